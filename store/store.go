@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Entry is one op to append: its client-made id (for de-duplication) and its
@@ -35,6 +36,59 @@ type Record struct {
 // "temporarily unavailable" code, never acked.
 var ErrUnavailable = errors.New("store unavailable")
 
+// ErrInvalid wraps every error caused by the caller's arguments (an empty or
+// malformed meeting id, an empty entry id, a snapshot ahead of the log):
+// nothing was changed, and retrying the same call cannot succeed.
+var ErrInvalid = errors.New("store: invalid argument")
+
+// ErrTrimmed is returned (wrapped) by Read when some of the ops after the
+// requested sequence number are no longer in the log because it was trimmed
+// behind a snapshot (see Trimmer). The caller loads the Snapshot and reads
+// after its sequence number instead; a Read never silently skips ops.
+var ErrTrimmed = errors.New("store: ops trimmed behind a snapshot")
+
+// Limits on identifiers, shared by every implementation so that an id
+// accepted by one store is accepted by all.
+const (
+	// MaxMeetingIDLen bounds a meeting id, in bytes.
+	MaxMeetingIDLen = 128
+	// MaxEntryIDLen bounds an entry (op) id, in bytes: a UUID is 36.
+	MaxEntryIDLen = 128
+)
+
+// CheckMeetingID says whether id can name a meeting's log: 1 to
+// MaxMeetingIDLen bytes of ASCII letters, digits, '-', '_', '.' or ':'. The
+// character set keeps ids safe inside Redis keys (hash tags, SCAN and
+// PSUBSCRIBE patterns) and file names. The error wraps ErrInvalid.
+func CheckMeetingID(id string) error {
+	if id == "" || len(id) > MaxMeetingIDLen {
+		return fmt.Errorf("%w: meeting id must be 1 to %d bytes, got %d", ErrInvalid, MaxMeetingIDLen, len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == ':'
+		if !ok {
+			return fmt.Errorf("%w: meeting id has a forbidden character at byte %d", ErrInvalid, i)
+		}
+	}
+	return nil
+}
+
+// CheckAppend validates the arguments of Log.Append: a valid meeting id and
+// entries whose ids are 1 to MaxEntryIDLen bytes. The error wraps ErrInvalid.
+func CheckAppend(meeting string, entries []Entry) error {
+	if err := CheckMeetingID(meeting); err != nil {
+		return err
+	}
+	for i, e := range entries {
+		if e.ID == "" || len(e.ID) > MaxEntryIDLen {
+			return fmt.Errorf("%w: entry %d: id must be 1 to %d bytes, got %d", ErrInvalid, i, MaxEntryIDLen, len(e.ID))
+		}
+	}
+	return nil
+}
+
 // Log is the op log. All methods are safe for concurrent use. Sequence
 // numbers of a meeting start at 1 and have no gaps.
 type Log interface {
@@ -45,13 +99,17 @@ type Log interface {
 	// not written again: its Appended has Dup and the earlier Seq.
 	Append(ctx context.Context, meeting string, entries []Entry) ([]Appended, error)
 	// Read calls fn for every record of the meeting with Seq > after, in
-	// order. It stops at fn's first error and returns it.
+	// order. It stops at fn's first error and returns it. fn is not called
+	// inside a store transaction, so it may block or call the Log. An error
+	// wrapping ErrTrimmed means the ops after `after` are partly gone.
 	Read(ctx context.Context, meeting string, after uint64, fn func(Record) error) error
 	// Last is the highest Seq of the meeting's log (0 when empty).
 	Last(ctx context.Context, meeting string) (uint64, error)
 	// Meetings lists the ids of every meeting with a log, sorted.
 	Meetings(ctx context.Context) ([]string, error)
 	// SaveSnapshot stores an encoded state as of seq (replacing an older one).
+	// A snapshot older than the stored one is ignored (two instances may
+	// race; the newer wins), and seq above Last is refused (ErrInvalid).
 	SaveSnapshot(ctx context.Context, meeting string, seq uint64, data []byte) error
 	// Snapshot returns the latest snapshot (ok=false when there is none).
 	Snapshot(ctx context.Context, meeting string) (seq uint64, data []byte, ok bool, err error)
@@ -63,4 +121,33 @@ type Log interface {
 	Ping(ctx context.Context) error
 	// Close flushes and releases the store.
 	Close() error
+}
+
+// Notifier is implemented by logs shared between instances (store/redis): it
+// tells an instance that another one appended to a meeting, so the instance
+// can Read the new ops and apply them in order.
+//
+// It is a wake-up, not a delivery: notices can be lost (Redis Pub/Sub is at
+// most once, and drops everything while reconnecting), arrive late or be
+// repeated. The subscriber compares last with what it has applied and fills
+// any gap with Read. Whenever the subscription is re-established after a
+// break, fn is called with meeting "" and last 0, meaning "notices may have
+// been lost: compare every meeting you hold with Last".
+type Notifier interface {
+	// Subscribe returns once the subscription is active (so a caller can
+	// subscribe first, then load, then apply only newer ops), and then calls
+	// fn from one goroutine, one call at a time, until ctx is done. fn must
+	// not block for long. An error wraps ErrUnavailable when the store
+	// cannot be reached.
+	Subscribe(ctx context.Context, fn func(meeting string, last uint64)) error
+}
+
+// Trimmer is implemented by logs that can drop ops already covered by a
+// snapshot (store/redis: the stream would otherwise grow for ever in
+// memory). Op ids stay known, so a re-sent op is still a duplicate.
+type Trimmer interface {
+	// Trim removes the meeting's ops with Seq <= its stored snapshot's seq.
+	// Without a snapshot it does nothing. Later Reads from before the
+	// snapshot return an error wrapping ErrTrimmed.
+	Trim(ctx context.Context, meeting string) error
 }

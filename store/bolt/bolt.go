@@ -1,0 +1,601 @@
+// Package bolt is the embedded op log: every meeting's ops in one bbolt
+// file, fsynced before Append returns. It is the default store of a single
+// server process (see store/redis for several instances).
+//
+// Layout: a root bucket "meetings" holds one bucket per meeting id, with
+//
+//	ops   seq (8 bytes, big-endian, so keys sort in log order) -> uvarint(len(id)) id data
+//	ids   op id -> seq (8 bytes): de-duplication of re-sent ops
+//	last  the highest seq (8 bytes)
+//	snap  seq (8 bytes) + the encoded state
+//
+// Group commit: one committer goroutine takes every Append and SaveSnapshot
+// waiting at that moment and writes them in one transaction, so one fsync
+// serves them all. It starts the next transaction as soon as the previous
+// one is on disk: an idle store commits a lone op at once (no timer, unlike
+// bbolt's DB.Batch whose MaxBatchDelay would add its delay to every op of a
+// quiet meeting), and under load the batch grows with the ops that arrived
+// during the previous fsync, which is the wait worth sharing.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/boucle/designation/store"
+)
+
+var _ store.Log = (*Log)(nil)
+
+// Bucket and key names.
+var (
+	rootBucket = []byte("meetings")
+	opsBucket  = []byte("ops")
+	idsBucket  = []byte("ids")
+	lastKey    = []byte("last")
+	snapKey    = []byte("snap")
+)
+
+const (
+	// readChunk is how many records Read copies out of one read
+	// transaction before calling fn: fn then runs outside any transaction
+	// (it may block on a network write or call the Log).
+	readChunk = 256
+	// compactTxSize is the bytes bbolt.Compact copies per transaction.
+	compactTxSize = 32 << 20
+)
+
+// Options tunes a Log. The zero value is ready to use.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release
+	// the file (bbolt locks it). Default 5 s; the error then names the file.
+	LockTimeout time.Duration
+	// MaxBatch bounds how many Append and SaveSnapshot calls share one
+	// transaction (one fsync). Default 512: large enough to absorb a burst
+	// of a hundred meetings, small enough to keep one commit short.
+	MaxBatch int
+
+	// openFile replaces os.OpenFile (tests: a disk that fails).
+	openFile func(name string, flag int, perm os.FileMode) (*os.File, error)
+}
+
+// Log is a store.Log in one bbolt file.
+type Log struct {
+	path string
+	opts Options
+
+	// mu guards db: every use holds it shared; Purge holds it exclusively
+	// to swap in the compacted file. db is nil once closed.
+	mu sync.RWMutex
+	db *bbolt.DB
+
+	writes  chan *write   // unbuffered: the committer takes every waiting write
+	closing chan struct{} // closed by Close
+	stopped chan struct{} // closed when the committer returns
+	once    sync.Once
+
+	commits atomic.Int64 // transactions committed by the committer (tests)
+}
+
+// write is one caller's part of a group commit.
+type write struct {
+	ctx context.Context
+	// apply writes inside the shared transaction; it must reset any
+	// result it records, since a batch can be re-run without a failed
+	// member.
+	apply func(tx *bbolt.Tx) error
+	done  chan error // buffered(1): the committer never blocks on it
+}
+
+// applyError marks an error of one write's apply (not of the commit), so
+// the committer can fail that write alone and commit the others.
+type applyError struct{ err error }
+
+func (e applyError) Error() string { return e.err.Error() }
+
+// Open opens (or creates) the log file at path, creating its directory.
+func Open(path string, opts Options) (*Log, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 5 * time.Second
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("bolt: create directory of %s: %w", path, err)
+	}
+	l := &Log{
+		path:    path,
+		opts:    opts,
+		writes:  make(chan *write),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	db, err := l.openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	l.db = db
+	go l.commitLoop()
+	return l, nil
+}
+
+func (l *Log) openDB(path string) (*bbolt.DB, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:  l.opts.LockTimeout,
+		OpenFile: l.opts.openFile,
+	})
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("bolt: open %s: file locked by another process: %w", path, err)
+		}
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(rootBucket)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: init %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// errClosed is returned by every call after Close.
+var errClosed = fmt.Errorf("bolt: log closed: %w", store.ErrUnavailable)
+
+// commitLoop is the group committer: it owns every write transaction.
+func (l *Log) commitLoop() {
+	defer close(l.stopped)
+	for {
+		var first *write
+		select {
+		case first = <-l.writes:
+		case <-l.closing:
+			return
+		}
+		batch := []*write{first}
+	gather:
+		for len(batch) < l.opts.MaxBatch {
+			select {
+			case w := <-l.writes:
+				batch = append(batch, w)
+			default:
+				break gather
+			}
+		}
+		l.commit(batch)
+	}
+}
+
+// commit writes batch in one transaction and answers every member. A
+// member whose apply fails is answered alone and the rest re-committed.
+func (l *Log) commit(batch []*write) {
+	live := batch[:0]
+	for _, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			w.done <- err // given up before its turn: not written
+			continue
+		}
+		live = append(live, w)
+	}
+	batch = live
+	for len(batch) > 0 {
+		failed := -1
+		l.mu.RLock()
+		var err error
+		if l.db == nil {
+			err = errClosed
+		} else {
+			err = l.db.Update(func(tx *bbolt.Tx) error {
+				for i, w := range batch {
+					if err := w.apply(tx); err != nil {
+						failed = i
+						return applyError{err}
+					}
+				}
+				return nil
+			})
+		}
+		l.mu.RUnlock()
+		var ae applyError
+		switch {
+		case err == nil:
+			l.commits.Add(1)
+			for _, w := range batch {
+				w.done <- nil
+			}
+			return
+		case errors.As(err, &ae) && failed >= 0:
+			batch[failed].done <- ae.err
+			batch = append(batch[:failed:failed], batch[failed+1:]...)
+		default:
+			if !errors.Is(err, store.ErrUnavailable) {
+				err = fmt.Errorf("bolt: commit to %s: %w: %w", l.path, store.ErrUnavailable, err)
+			}
+			for _, w := range batch {
+				w.done <- err
+			}
+			return
+		}
+	}
+}
+
+// submit hands apply to the committer and waits until it is on disk. When
+// ctx ends after the committer took it, the write may or may not have been
+// committed: a retry with the same op ids is safe (they are de-duplicated).
+func (l *Log) submit(ctx context.Context, apply func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &write{ctx: ctx, apply: apply, done: make(chan error, 1)}
+	select {
+	case l.writes <- w:
+	case <-l.closing:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("bolt: gave up waiting for the commit (it may have happened): %w", ctx.Err())
+	}
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+func encodeOp(id string, data []byte) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(id)+len(data))
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	b = append(b, id...)
+	return append(b, data...)
+}
+
+func decodeOp(v []byte) (id string, data []byte, err error) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || uint64(len(v)-w) < n {
+		return "", nil, errors.New("corrupt op record")
+	}
+	return string(v[w : w+int(n)]), bytes.Clone(v[w+int(n):]), nil
+}
+
+func readSeq(v []byte) uint64 {
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// meetingBucket is the meeting's bucket, or nil when it has no log.
+func meetingBucket(tx *bbolt.Tx, meeting string) *bbolt.Bucket {
+	root := tx.Bucket(rootBucket)
+	if root == nil {
+		return nil
+	}
+	return root.Bucket([]byte(meeting))
+}
+
+// Append implements store.Log.
+func (l *Log) Append(ctx context.Context, meeting string, entries []store.Entry) ([]store.Appended, error) {
+	if err := store.CheckAppend(meeting, entries); err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return []store.Appended{}, nil
+	}
+	out := make([]store.Appended, len(entries))
+	err := l.submit(ctx, func(tx *bbolt.Tx) error {
+		mb, err := tx.Bucket(rootBucket).CreateBucketIfNotExists([]byte(meeting))
+		if err != nil {
+			return err
+		}
+		ops, err := mb.CreateBucketIfNotExists(opsBucket)
+		if err != nil {
+			return err
+		}
+		ids, err := mb.CreateBucketIfNotExists(idsBucket)
+		if err != nil {
+			return err
+		}
+		last := readSeq(mb.Get(lastKey))
+		for i, e := range entries {
+			if prev := ids.Get([]byte(e.ID)); prev != nil {
+				out[i] = store.Appended{Seq: readSeq(prev), Dup: true}
+				continue
+			}
+			last++
+			k := seqKey(last)
+			if err := ops.Put(k, encodeOp(e.ID, e.Data)); err != nil {
+				return err
+			}
+			if err := ids.Put([]byte(e.ID), k); err != nil {
+				return err
+			}
+			out[i] = store.Appended{Seq: last}
+		}
+		return mb.Put(lastKey, seqKey(last))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: append to %s: %w", meeting, err)
+	}
+	return out, nil
+}
+
+// view runs fn in a read transaction on the current file.
+func (l *Log) view(fn func(tx *bbolt.Tx) error) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.db == nil {
+		return errClosed
+	}
+	return l.db.View(fn)
+}
+
+// Read implements store.Log. It copies records out readChunk at a time, so
+// fn never runs inside a transaction.
+func (l *Log) Read(ctx context.Context, meeting string, after uint64, fn func(store.Record) error) error {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var chunk []store.Record
+		err := l.view(func(tx *bbolt.Tx) error {
+			mb := meetingBucket(tx, meeting)
+			if mb == nil || mb.Bucket(opsBucket) == nil {
+				return nil
+			}
+			c := mb.Bucket(opsBucket).Cursor()
+			for k, v := c.Seek(seqKey(after + 1)); k != nil && len(chunk) < readChunk; k, v = c.Next() {
+				id, data, err := decodeOp(v)
+				if err != nil {
+					return fmt.Errorf("seq %d: %w", readSeq(k), err)
+				}
+				chunk = append(chunk, store.Record{Seq: readSeq(k), ID: id, Data: data})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("bolt: read %s after %d: %w", meeting, after, err)
+		}
+		for _, r := range chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+			after = r.Seq
+		}
+		if len(chunk) < readChunk {
+			return nil
+		}
+	}
+}
+
+// Last implements store.Log.
+func (l *Log) Last(ctx context.Context, meeting string) (uint64, error) {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var last uint64
+	err := l.view(func(tx *bbolt.Tx) error {
+		if mb := meetingBucket(tx, meeting); mb != nil {
+			last = readSeq(mb.Get(lastKey))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bolt: last of %s: %w", meeting, err)
+	}
+	return last, nil
+}
+
+// Meetings implements store.Log. bbolt keeps keys sorted by bytes, which
+// for the ASCII ids store.CheckMeetingID allows is string order.
+func (l *Log) Meetings(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	err := l.view(func(tx *bbolt.Tx) error {
+		return tx.Bucket(rootBucket).ForEachBucket(func(k []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: list meetings: %w", err)
+	}
+	return out, nil
+}
+
+// SaveSnapshot implements store.Log; it shares the group commit.
+func (l *Log) SaveSnapshot(ctx context.Context, meeting string, seq uint64, data []byte) error {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return err
+	}
+	err := l.submit(ctx, func(tx *bbolt.Tx) error {
+		mb := meetingBucket(tx, meeting)
+		var last uint64
+		if mb != nil {
+			last = readSeq(mb.Get(lastKey))
+		}
+		if seq == 0 || seq > last {
+			return fmt.Errorf("%w: snapshot at seq %d, log has 1..%d", store.ErrInvalid, seq, last)
+		}
+		if old := mb.Get(snapKey); len(old) >= 8 && readSeq(old[:8]) > seq {
+			return nil // a newer snapshot is already there
+		}
+		v := make([]byte, 0, 8+len(data))
+		v = binary.BigEndian.AppendUint64(v, seq)
+		return mb.Put(snapKey, append(v, data...))
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: save snapshot of %s: %w", meeting, err)
+	}
+	return nil
+}
+
+// Snapshot implements store.Log.
+func (l *Log) Snapshot(ctx context.Context, meeting string) (seq uint64, data []byte, ok bool, err error) {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return 0, nil, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, nil, false, err
+	}
+	err = l.view(func(tx *bbolt.Tx) error {
+		mb := meetingBucket(tx, meeting)
+		if mb == nil {
+			return nil
+		}
+		if v := mb.Get(snapKey); len(v) >= 8 {
+			seq, data, ok = readSeq(v[:8]), bytes.Clone(v[8:]), true
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("bolt: snapshot of %s: %w", meeting, err)
+	}
+	return seq, data, ok, nil
+}
+
+// Purge implements store.Log: it deletes the meeting's bucket, then copies
+// the live data into a new file (bbolt.Compact) and swaps it in, because
+// bbolt only marks deleted pages free and the old bytes stay in the file
+// until reused. It holds the log exclusively meanwhile: appends wait for
+// the time of one copy of the file.
+func (l *Log) Purge(ctx context.Context, meeting string) error {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.db == nil {
+		return errClosed
+	}
+	err := l.db.Update(func(tx *bbolt.Tx) error {
+		root := tx.Bucket(rootBucket)
+		if root.Bucket([]byte(meeting)) == nil {
+			return nil
+		}
+		return root.DeleteBucket([]byte(meeting))
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: purge %s: %w: %w", meeting, store.ErrUnavailable, err)
+	}
+	// Compact even when the meeting was already gone: a previous Purge may
+	// have deleted it and then failed to compact.
+	if err := l.compactLocked(); err != nil {
+		return fmt.Errorf("bolt: purge %s: %w", meeting, err)
+	}
+	return nil
+}
+
+// compactLocked rewrites the file with only its live data. l.mu is held
+// exclusively. On failure before the swap the current file stays in use.
+func (l *Log) compactLocked() error {
+	tmp := l.path + ".compact"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale %s: %w", tmp, err)
+	}
+	dst, err := bbolt.Open(tmp, 0o600, &bbolt.Options{Timeout: l.opts.LockTimeout, OpenFile: l.opts.openFile})
+	if err != nil {
+		return fmt.Errorf("create %s: %w: %w", tmp, store.ErrUnavailable, err)
+	}
+	if err := bbolt.Compact(dst, l.db, compactTxSize); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("compact into %s: %w: %w", tmp, store.ErrUnavailable, err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("close %s: %w: %w", tmp, store.ErrUnavailable, err)
+	}
+	if err := l.db.Close(); err != nil {
+		os.Remove(tmp)
+		// The old handle is unusable now; try to reopen the file.
+		l.db, _ = l.openDB(l.path)
+		return fmt.Errorf("close %s: %w: %w", l.path, store.ErrUnavailable, err)
+	}
+	renameErr := os.Rename(tmp, l.path)
+	if renameErr == nil {
+		renameErr = syncDir(filepath.Dir(l.path))
+	}
+	db, err := l.openDB(l.path)
+	l.db = db // nil on failure: every later call says unavailable
+	if renameErr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("swap in %s: %w: %w", tmp, store.ErrUnavailable, renameErr)
+	}
+	if err != nil {
+		return fmt.Errorf("reopen after compaction: %w: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Ping implements store.Log: it reads the file.
+func (l *Log) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := l.view(func(tx *bbolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("bolt: ping %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Close stops the committer (after the batch in progress, whose callers get
+// their answer) and closes the file. Later calls return ErrUnavailable.
+func (l *Log) Close() error {
+	var err error
+	l.once.Do(func() {
+		close(l.closing)
+		<-l.stopped
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.db != nil {
+			if cerr := l.db.Close(); cerr != nil {
+				err = fmt.Errorf("bolt: close %s: %w", l.path, cerr)
+			}
+			l.db = nil
+		}
+	})
+	return err
+}
+
+// Path is the file the log lives in.
+func (l *Log) Path() string { return l.path }
