@@ -13,9 +13,10 @@ import (
 	"github.com/boucle/designation/store"
 )
 
-// failingDisk lets a test make the log file's writes fail, as a full or
-// broken disk would: it swaps the file descriptor bbolt writes to for one
-// on /dev/full (every write fails with ENOSPC), and back.
+// failingDisk lets a test make the log file's writes fail, as a broken disk
+// would: it swaps the file descriptor bbolt writes to for a read-only one
+// on the same file (every write fails, while stat and reads still work, so
+// the failure is the write itself), and back.
 type failingDisk struct {
 	mu    sync.Mutex
 	files []*os.File // the log file as bbolt opened it
@@ -36,18 +37,18 @@ func (d *failingDisk) fail(t *testing.T) {
 	t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	full, err := os.OpenFile("/dev/full", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
-	}
-	defer full.Close()
 	f := d.files[len(d.files)-1]
+	readOnly, err := os.Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readOnly.Close()
 	saved, err := unix.Dup(int(f.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.saved = append(d.saved, saved)
-	if err := unix.Dup2(int(full.Fd()), int(f.Fd())); err != nil {
+	if err := unix.Dup2(int(readOnly.Fd()), int(f.Fd())); err != nil {
 		t.Fatal(err)
 	}
 }
