@@ -362,6 +362,8 @@ func appendConcurrently(t *testing.T, l store.Log, meetings []string, writers, b
 	)
 	for _, m := range meetings {
 		seqs[m] = map[string]uint64{}
+	}
+	for _, m := range meetings {
 		for w := range writers {
 			wg.Go(func() {
 				for b := range batches {
