@@ -1,0 +1,313 @@
+// sync.js is the WebSocket client of docs/PROTOCOL.md: it says hello with the
+// last sequence number it applied, loads the snapshot or the missed changes
+// into a local store keyed by kind and id, resumes after a drop with backoff,
+// and sends ops with client-made UUIDs through an outbox kept in
+// localStorage, so an edit made offline survives a reload and is sent again
+// with the same id until the server acks or refuses it (the server applies
+// an id once).
+
+import { uuid } from './render.js';
+
+// COLLECTIONS maps the snapshot's collections to the change kinds.
+const COLLECTIONS = {
+  actionGroups: 'actionGroup',
+  members: 'member',
+  profiles: 'profile',
+  groups: 'group',
+  bilans: 'bilan',
+  checks: 'check',
+  decisions: 'decision',
+  merge: 'merge',
+  merges: 'merge',
+};
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+// ACK_TIMEOUT_MS: an op unanswered this long on an open socket means the
+// connection is dead without knowing it; it is closed and resumed.
+const ACK_TIMEOUT_MS = 10000;
+
+// Store is the client's copy of the view: kind -> id -> value, plus the
+// connection facts (role, member id, presence, clock offset).
+export class Store {
+  constructor() {
+    this.kinds = new Map();
+    this.presence = { connected: 0, groups: {}, members: [], screens: 0 };
+    this.role = '';
+    this.memberId = '';
+    this.audience = '';
+    this.clockOffset = 0;
+  }
+
+  all(kind) {
+    const m = this.kinds.get(kind);
+    return m ? [...m.values()] : [];
+  }
+
+  get(kind, id) {
+    const m = this.kinds.get(kind);
+    return m ? m.get(id) : undefined;
+  }
+
+  set(kind, id, value) {
+    let m = this.kinds.get(kind);
+    if (!m) { m = new Map(); this.kinds.set(kind, m); }
+    if (value === null || value === undefined) m.delete(id);
+    else m.set(id, value);
+  }
+
+  get meeting() {
+    return this.get('meeting', '') || {};
+  }
+
+  // now is the server's clock as well as we know it (timers).
+  now() {
+    return Date.now() + this.clockOffset;
+  }
+
+  loadSnapshot(state) {
+    this.kinds = new Map();
+    const meeting = {};
+    for (const [k, v] of Object.entries(state || {})) {
+      const kind = COLLECTIONS[k];
+      if (!kind) { meeting[k] = v; continue; }
+      for (const [id, value] of Object.entries(v || {})) this.set(kind, id, value);
+    }
+    this.set('meeting', '', meeting);
+  }
+}
+
+// Sync is one screen's live connection to a meeting.
+//   scope: "phone" | "console" | "screen" (names the outbox)
+//   token: the participant's secret, or "" (the server uses the cookie)
+// Listeners: onUpdate(kinds:Set), onStatus(status), onWelcome(frame),
+// onRefused(frame, op), onFatal(frame), onAck(id).
+export class Sync {
+  constructor({ meetingId, token = '', scope, lang = 'fr', readOnly = false }) {
+    this.meetingId = meetingId;
+    this.token = token;
+    this.lang = lang;
+    this.readOnly = readOnly;
+    this.store = new Store();
+    this.lastSeq = 0;
+    this.ws = null;
+    this.open = false;
+    this.stopped = false;
+    this.attempt = 0;
+    this.retryTimer = 0;
+    this.ackTimer = 0;
+    this.outboxKey = `outbox:${scope}:${meetingId}`;
+    this.outbox = this.readOutbox();
+    this.status = '';
+    this.listeners = { update: [], status: [], welcome: [], refused: [], fatal: [], ack: [] };
+    this.onOnline = () => { this.attempt = 0; this.connectSoon(0); };
+    this.onOffline = () => { if (this.ws) this.ws.close(); this.setStatus(); };
+  }
+
+  on(event, fn) {
+    this.listeners[event].push(fn);
+    return this;
+  }
+
+  emit(event, ...args) {
+    for (const fn of this.listeners[event]) {
+      try { fn(...args); } catch (e) { console.error(e); }
+    }
+  }
+
+  start() {
+    window.addEventListener('online', this.onOnline);
+    window.addEventListener('offline', this.onOffline);
+    this.setStatus();
+    this.connect();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('offline', this.onOffline);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.ackTimer);
+    if (this.ws) this.ws.close();
+  }
+
+  setLang(lang) {
+    this.lang = lang;
+  }
+
+  // send queues an op (type and payload as in meeting/ops.go) and sends it
+  // when the socket is open; it returns the op's id.
+  send(op, payload) {
+    const entry = { id: uuid(), op, payload };
+    this.outbox.push(entry);
+    this.saveOutbox();
+    if (this.open) this.transmit(entry);
+    this.setStatus();
+    return entry.id;
+  }
+
+  pending() {
+    return this.outbox.length;
+  }
+
+  readOutbox() {
+    try {
+      const v = JSON.parse(localStorage.getItem(this.outboxKey) || '[]');
+      return Array.isArray(v) ? v.filter((e) => e && e.id && e.op) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  saveOutbox() {
+    try {
+      if (this.outbox.length) localStorage.setItem(this.outboxKey, JSON.stringify(this.outbox));
+      else localStorage.removeItem(this.outboxKey);
+    } catch {
+      // storage full or disabled: the outbox still lives in memory.
+    }
+  }
+
+  dropFromOutbox(id) {
+    const i = this.outbox.findIndex((e) => e.id === id);
+    if (i < 0) return null;
+    const [entry] = this.outbox.splice(i, 1);
+    this.saveOutbox();
+    return entry;
+  }
+
+  transmit(entry) {
+    try {
+      this.ws.send(JSON.stringify({ type: 'op', id: entry.id, op: entry.op, payload: entry.payload }));
+    } catch {
+      return;
+    }
+    this.armAckTimer();
+  }
+
+  armAckTimer() {
+    clearTimeout(this.ackTimer);
+    if (!this.outbox.length) return;
+    this.ackTimer = setTimeout(() => {
+      if (this.outbox.length && this.ws) this.ws.close();
+    }, ACK_TIMEOUT_MS);
+  }
+
+  setStatus() {
+    let s;
+    if (!this.open) s = 'offline';
+    else if (this.outbox.length) s = 'sending';
+    else s = 'saved';
+    if (s !== this.status) {
+      this.status = s;
+      this.emit('status', s);
+    }
+  }
+
+  connectSoon(delay) {
+    clearTimeout(this.retryTimer);
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  connect() {
+    if (this.stopped) return;
+    if (this.ws && this.ws.readyState <= 1) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try {
+      ws = new WebSocket(`${proto}//${location.host}/ws`);
+    } catch {
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang };
+      if (this.token) hello.token = this.token;
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      let f;
+      try { f = JSON.parse(ev.data); } catch { return; }
+      this.handle(f);
+    };
+    ws.onclose = () => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.open = false;
+      clearTimeout(this.ackTimer);
+      this.setStatus();
+      this.retry();
+    };
+    ws.onerror = () => {};
+  }
+
+  retry() {
+    if (this.stopped) return;
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    this.attempt++;
+    this.connectSoon(base / 2 + Math.random() * base / 2);
+  }
+
+  handle(f) {
+    const s = this.store;
+    switch (f.type) {
+      case 'welcome':
+        this.attempt = 0;
+        s.role = f.role || '';
+        s.memberId = f.memberId || '';
+        s.audience = f.audience || '';
+        if (f.now) s.clockOffset = new Date(f.now).getTime() - Date.now();
+        this.open = true;
+        this.emit('welcome', f);
+        // Everything not acked yet goes again, in order, with its id.
+        for (const e of this.outbox) this.transmit(e);
+        this.setStatus();
+        break;
+      case 'snapshot':
+        s.loadSnapshot(f.state);
+        this.lastSeq = f.seq || 0;
+        this.emit('update', new Set(['*']));
+        break;
+      case 'changes': {
+        if (f.seq && f.seq <= this.lastSeq) break;
+        const kinds = new Set();
+        for (const c of f.changes || []) {
+          s.set(c.kind, c.id, c.value);
+          kinds.add(c.kind);
+        }
+        if (f.seq) this.lastSeq = f.seq;
+        if (kinds.size) this.emit('update', kinds);
+        break;
+      }
+      case 'ack':
+        if (this.dropFromOutbox(f.id)) this.emit('ack', f.id);
+        this.armAckTimer();
+        this.setStatus();
+        break;
+      case 'refused': {
+        if (f.code === 'unavailable') break; // kept: sent again on the next connection
+        const entry = this.dropFromOutbox(f.id);
+        this.armAckTimer();
+        this.setStatus();
+        this.emit('refused', f, entry);
+        break;
+      }
+      case 'presence':
+        s.presence = { connected: 0, groups: {}, members: [], screens: 0, ...f };
+        this.emit('update', new Set(['presence']));
+        break;
+      case 'error':
+        if (f.code === 'unauthorized' || f.code === 'not_found') {
+          this.stopped = true;
+          this.emit('fatal', f);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
