@@ -1,7 +1,13 @@
 package meeting
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // This file is the package's contract with the hub, the stores and the
-// server. The bodies are filled in by the domain work (issue #2).
+// server. MessageFor is in messages.go, View and ChangesFor in view.go,
+// Default2026 and ParseTemplate in template.go.
 
 // Ref names one entity of the state. Kind is one of the Kind* constants.
 type Ref struct {
@@ -34,51 +40,158 @@ type Change struct {
 	Value any    `json:"value"`
 }
 
-// MessageFor returns the user-facing message of a refusal in "fr" (default)
-// or "en".
-func (e *Error) MessageFor(lang string) string { panic("todo #2") }
-
 // New returns the empty state of meeting id: its first op must be
 // meeting.create.
-func New(id string) *State { panic("todo #2") }
+func New(id string) *State {
+	return &State{
+		ID:           id,
+		Step:         StepBefore,
+		Facilitators: []string{},
+		ActionGroups: map[string]*ActionGroup{},
+		Members:      map[string]*Member{},
+		Bilans:       map[string]string{},
+		Profiles:     map[string]*Profile{},
+		Groups:       map[string]*Group{},
+		Checks:       map[string]*ConsensusCheck{},
+		Decisions:    map[string]*Decision{},
+		Tokens:       map[string]*Token{},
+	}
+}
 
 // DecodeOp decodes an op strictly: unknown fields, invalid UTF-8 and trailing
 // data are refused with a CodeInvalid *Error.
-func DecodeOp(data []byte) (*Op, error) { panic("todo #2") }
+func DecodeOp(data []byte) (*Op, error) {
+	var op Op
+	if err := decodeStrict(data, &op); err != nil {
+		return nil, err
+	}
+	if !validID(op.ID) {
+		return nil, invalid("id", "not an op id")
+	}
+	if op.Type == "" {
+		return nil, invalid("type", "required")
+	}
+	return &op, nil
+}
 
 // Check says whether op may be applied to s now: permission by the actor's
 // role, the rules, the current step. It returns a *Error, or nil.
-func Check(s *State, op *Op) error { panic("todo #2") }
+func Check(s *State, op *Op) error {
+	h, err := precheck(s, op)
+	if err != nil {
+		return err
+	}
+	if _, err := h(s, op, false); err != nil {
+		return err
+	}
+	return nil
+}
 
 // Apply checks op against s and, if it passes, applies it. It is
 // deterministic: on a refused op it changes nothing but s.Seq and returns the
 // *Error (so a log that holds a refused op replays the same everywhere).
 // s.Seq becomes op.Seq in both cases.
-func Apply(s *State, op *Op) (Changes, error) { panic("todo #2") }
+func Apply(s *State, op *Op) (Changes, error) {
+	if s == nil || op == nil {
+		return nil, invalid("", "no op")
+	}
+	s.Seq = op.Seq
+	h, err := precheck(s, op)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := h(s, op, true)
+	if err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
 
 // Encode is the whole state, deterministic byte for byte (snapshots,
 // replay-equality tests).
-func (s *State) Encode() []byte { panic("todo #2") }
+func (s *State) Encode() []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		// The state holds only strings, numbers, booleans and times from
+		// checked ops: it always encodes.
+		return nil
+	}
+	return b
+}
 
 // Decode rebuilds a state from Encode's output.
-func Decode(data []byte) (*State, error) { panic("todo #2") }
+func Decode(data []byte) (*State, error) {
+	s := New("")
+	if err := json.Unmarshal(data, s); err != nil {
+		return nil, fmt.Errorf("meeting: decode state: %w", err)
+	}
+	s.fillMaps()
+	return s, nil
+}
 
-// View is the whole state as audience a may see it (a snapshot on the wire).
-func (s *State) View(a Audience) any { panic("todo #2") }
-
-// ChangesFor is the value of each changed entity as audience a may see it.
-func (s *State) ChangesFor(ch Changes, a Audience) []Change { panic("todo #2") }
+// fillMaps makes every nil map of a decoded state empty, as New makes them.
+func (s *State) fillMaps() {
+	if s.ActionGroups == nil {
+		s.ActionGroups = map[string]*ActionGroup{}
+	}
+	if s.Members == nil {
+		s.Members = map[string]*Member{}
+	}
+	if s.Bilans == nil {
+		s.Bilans = map[string]string{}
+	}
+	if s.Profiles == nil {
+		s.Profiles = map[string]*Profile{}
+	}
+	if s.Groups == nil {
+		s.Groups = map[string]*Group{}
+	}
+	if s.Checks == nil {
+		s.Checks = map[string]*ConsensusCheck{}
+	}
+	if s.Decisions == nil {
+		s.Decisions = map[string]*Decision{}
+	}
+	if s.Tokens == nil {
+		s.Tokens = map[string]*Token{}
+	}
+	if s.Facilitators == nil {
+		s.Facilitators = []string{}
+	}
+}
 
 // Authenticate returns the actor of a (non-revoked) token, by the SHA-256
 // hex of its secret. A participant who is the meeting's rapporteur gets
 // RoleRapporteur.
-func (s *State) Authenticate(tokenHash string) (Actor, bool) { panic("todo #2") }
+func (s *State) Authenticate(tokenHash string) (Actor, bool) {
+	t := s.Tokens[tokenHash]
+	if t == nil || t.Revoked {
+		return Actor{}, false
+	}
+	switch t.Role {
+	case RoleParticipant:
+		if s.Members[t.MemberID] == nil {
+			return Actor{}, false
+		}
+		if s.Rapporteur != "" && s.Rapporteur == t.MemberID {
+			return Actor{Role: RoleRapporteur, MemberID: t.MemberID}, true
+		}
+		return Actor{Role: RoleParticipant, MemberID: t.MemberID}, true
+	case RoleFacilitator, RoleProjector:
+		return Actor{Role: t.Role}, true
+	}
+	return Actor{}, false
+}
 
 // AudienceOf is the view an actor receives.
-func (s *State) AudienceOf(a Actor) Audience { panic("todo #2") }
-
-// Default2026 is the 2026 template (the default).
-func Default2026() Template { panic("todo #2") }
-
-// ParseTemplate decodes and validates a template from JSON.
-func ParseTemplate(data []byte) (Template, error) { panic("todo #2") }
+func (s *State) AudienceOf(a Actor) Audience {
+	switch a.Role {
+	case RoleFacilitator, RoleSystem:
+		return Full
+	case RoleRapporteur:
+		if a.MemberID != "" && a.MemberID == s.Rapporteur {
+			return Full
+		}
+	}
+	return Redacted
+}

@@ -168,12 +168,14 @@ type GroupList struct {
 
 // Group is a breakout group of at most Template.GroupSizeMax members.
 type Group struct {
-	ID         string                `json:"id"`
-	Name       string                `json:"name"` // "Groupe 1", "Groupe distanciel 1", ...
-	Remote     bool                  `json:"remote"`
-	Rapporteur string                `json:"rapporteur,omitempty"` // member id
-	Submitted  bool                  `json:"submitted"`
-	Lists      map[string]*GroupList `json:"lists"` // by binome key; every template binome has one
+	ID         string `json:"id"`
+	Name       string `json:"name"` // "Groupe 1", "Groupe distanciel 1", ...
+	Remote     bool   `json:"remote"`
+	Rapporteur string `json:"rapporteur,omitempty"` // member id
+	Submitted  bool   `json:"submitted"`
+	// Pos orders the groups on every screen: the order they were made in.
+	Pos   int                   `json:"pos"`
+	Lists map[string]*GroupList `json:"lists"` // by binome key; every template binome has one
 }
 
 // Answer kinds of a consensus check.
@@ -259,6 +261,9 @@ type State struct {
 	Checks       map[string]*ConsensusCheck `json:"checks"`
 	Decisions    map[string]*Decision       `json:"decisions"` // by binome key
 	Tokens       map[string]*Token          `json:"tokens"`    // by hash; never in a view
+
+	// GroupsMade counts the breakout groups ever made (Group.Pos).
+	GroupsMade int `json:"groupsMade"`
 
 	// Purged is true once the facilitators purged the personal data.
 	Purged bool `json:"purged"`
