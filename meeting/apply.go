@@ -681,9 +681,9 @@ func applyMemberRemove(s *State, op *Op, p *MemberRef) Changes {
 	return sortChanges([]Ref{ref(KindMember, p.MemberID), ref(KindMeeting, "")})
 }
 
-// Import bounds: a boucle has 20 to 200 members; ten times that is a mistake.
+// Import bounds: a boucle has 20 to 200 members; the file parser allows 5000 lines.
 const (
-	maxImportMembers = 2000
+	maxImportMembers = 5000
 	maxImportGroups  = 500
 )
 

@@ -1,5 +1,11 @@
 package meeting
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
 // Eligibility reasons: codes the screens translate. An empty reason means
 // eligible.
 const (
@@ -58,4 +64,56 @@ func (s *State) PairEligibility(a, b string) (bool, string) {
 		return false, ReasonSameActionGroup
 	}
 	return true, ""
+}
+
+// ActionGroupID is the id the app gives an action group known by its name
+// (a member list import names groups, not ids): a readable slug of the name
+// plus a short digest of its lower-case form, so that the same name always
+// gives the same id and two names never share one in practice.
+func ActionGroupID(name string) string {
+	folded := strings.ToLower(strings.Join(strings.Fields(name), " "))
+	var slug strings.Builder
+	dash := false
+	for _, r := range folded {
+		r = foldAccent(r)
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			slug.WriteRune(r)
+			dash = false
+		case !dash && slug.Len() > 0:
+			slug.WriteByte('-')
+			dash = true
+		}
+		if slug.Len() >= 40 {
+			break
+		}
+	}
+	sum := sha256.Sum256([]byte(folded))
+	return "ga-" + strings.Trim(slug.String(), "-") + "-" + hex.EncodeToString(sum[:4])
+}
+
+// foldAccent maps the accented Latin letters of French names to their base
+// letter.
+func foldAccent(r rune) rune {
+	switch r {
+	case 'à', 'â', 'ä', 'á', 'ã':
+		return 'a'
+	case 'ç':
+		return 'c'
+	case 'é', 'è', 'ê', 'ë':
+		return 'e'
+	case 'î', 'ï', 'í', 'ì':
+		return 'i'
+	case 'ô', 'ö', 'ó', 'ò', 'õ':
+		return 'o'
+	case 'ù', 'û', 'ü', 'ú':
+		return 'u'
+	case 'ÿ':
+		return 'y'
+	case 'œ':
+		return 'o'
+	case 'æ':
+		return 'a'
+	}
+	return r
 }
