@@ -584,15 +584,15 @@ function drawCheckForm(el, b) {
 }
 
 function objections(check) {
-  const objs = M.checkAnswers(check).filter(([, a]) => a && a.kind === 'objection');
+  const objs = M.objections(check);
   if (!objs.length) return null;
-  return h('ul', { class: 'list' }, objs.map(([mid, o]) => h('li', null,
-    h('span', { class: 'grow' }, h('strong', { text: M.memberName(store, mid) || t('check.someone') }), ' : ', o.argument || ''),
-    h('span', { text: o.standing !== false ? t('check.standing') : t('check.lifted') }),
-    h('button', {
-      type: 'button', class: 'secondary small', text: o.standing !== false ? t('check.lift') : t('check.reinstate'),
-      on: { click: () => send('check.standing', { checkId: check.id, memberId: mid, standing: o.standing === false }) },
-    }))));
+  return h('ul', { class: 'list objections' }, objs.map((o) => h('li', null,
+    h('span', { class: 'grow' }, h('strong', { text: o.name || M.memberName(store, o.memberId) || `${t('check.objection')} ${o.no}` }), ' : ', o.argument || ''),
+    h('span', { text: o.standing ? t('check.standing') : t('check.lifted') }),
+    o.memberId && check.open !== undefined ? h('button', {
+      type: 'button', class: 'secondary small', text: o.standing ? t('check.lift') : t('check.reinstate'),
+      on: { click: () => send('check.standing', { checkId: check.id, memberId: o.memberId, standing: !o.standing }) },
+    }) : null)));
 }
 
 function drawDecision(el, b) {

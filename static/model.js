@@ -31,8 +31,7 @@ export function members(store) {
 }
 
 export function groups(store) {
-  return store.all('group').sort((a, b) =>
-    (a.name || '').localeCompare(b.name || '', 'fr', { numeric: true }) || a.id.localeCompare(b.id));
+  return store.all('group').sort((a, b) => (a.pos || 0) - (b.pos || 0) || a.id.localeCompare(b.id));
 }
 
 export function actionGroupName(store, id) {
@@ -74,15 +73,20 @@ export function profilesFor(store, binomeKey) {
     .sort((a, b) => profileName(store, a.id).localeCompare(profileName(store, b.id), 'fr'));
 }
 
-// ineligibility is why a profile may not be designated ("" when it may):
-// its action group must be certified strictly before the template's cutoff.
+// ineligibility is why a profile may not be designated ("" when it may),
+// as a reason code of meeting/eligibility.go: the server says it in the
+// member's view; without it, the rule is applied here (its action group
+// certified strictly before the template's cutoff).
 export function ineligibility(store, profileId) {
   const m = profileMember(store, profileId);
-  if (!m) return 'unknown';
+  if (!m) return 'no_action_group';
+  if (m.eligible === true) return '';
+  if (m.eligible === false) return m.reason || 'not_certified';
   const ga = m.actionGroupId && store.get('actionGroup', m.actionGroupId);
-  if (!ga || !ga.certifiedOn) return 'not_certified';
+  if (!ga) return 'no_action_group';
+  if (!ga.certifiedOn) return 'not_certified';
   const cutoff = template(store).certifiedBefore;
-  if (cutoff && !(ga.certifiedOn < cutoff)) return 'certified_late';
+  if (cutoff && !(ga.certifiedOn < cutoff)) return 'certified_too_late';
   return '';
 }
 
@@ -92,18 +96,33 @@ export function pairIssues(store, pair) {
   if (!pair || pair.length !== 2) return out;
   const [a, b] = pair.map((id) => profileMember(store, id));
   if (!a || !b || a.id === b.id) out.push('same_person');
-  else if (a.actionGroupId && a.actionGroupId === b.actionGroupId) out.push('same_group');
-  for (const id of pair) if (ineligibility(store, id)) out.push('ineligible');
+  else if (a.actionGroupId && a.actionGroupId === b.actionGroupId) out.push('same_action_group');
+  for (const id of pair) {
+    const why = ineligibility(store, id);
+    if (why && !out.includes(why)) out.push(why);
+  }
   return out;
 }
 
-// merge is the plenary merge of one binome, from the groups' lists:
+// merge is the plenary merge of one binome:
 //   names: [{profileId, groups:[groupId...], count, all}] most named first
-//   groupCount, submitted, readyPair ([a,b] when every group reported the
-//   same consensus pair, else null).
-// The server sends its own merge (kind "merge"); when it has the expected
-// fields it is used for the counts, the rest is derived the same way.
+//   groupCount, submitted, readyPair ([a,b] when "ready to confirm": every
+//   group reported the same eligible consensus pair and submitted),
+//   samePair (the pair, even when not ready), pairReason.
+// It is the server's merge (kind "merge", meeting/merge.go); without one it
+// is derived here from the groups' lists the same way.
 export function merge(store, binomeKey) {
+  const m = store.get('merge', binomeKey);
+  if (m && Array.isArray(m.names)) {
+    return {
+      names: m.names.map((n) => ({ profileId: n.profileId, groups: n.groups || [], count: n.count, all: !!n.everyone })),
+      groupCount: m.total || 0,
+      submitted: m.submitted || 0,
+      readyPair: m.ready && m.pair ? m.pair : null,
+      samePair: m.samePair && m.pair ? m.pair : null,
+      pairReason: m.pairReason || '',
+    };
+  }
   const gs = groups(store);
   const byProfile = new Map();
   let pairKey = null;
@@ -125,12 +144,10 @@ export function merge(store, binomeKey) {
     ...e, count: e.groups.length, all: gs.length > 0 && e.groups.length === gs.length,
   }));
   names.sort((a, b) => b.count - a.count || profileName(store, a.profileId).localeCompare(profileName(store, b.profileId), 'fr'));
-  return {
-    names,
-    groupCount: gs.length,
-    submitted: gs.filter((g) => g.submitted).length,
-    readyPair: samePair && pairKey ? pairKey.split('|') : null,
-  };
+  const pair = samePair && pairKey ? pairKey.split('|') : null;
+  const submitted = gs.filter((g) => g.submitted).length;
+  const ready = pair && !pairIssues(store, pair).length && submitted === gs.length ? pair : null;
+  return { names, groupCount: gs.length, submitted, readyPair: ready, samePair: pair, pairReason: pair ? pairIssues(store, pair)[0] || '' : '' };
 }
 
 // openCheck is the open consensus check (at most one is expected), or the
@@ -142,13 +159,16 @@ export function openCheck(store, binomeKey) {
   return checks.sort((a, b) => String(b.openedAt).localeCompare(String(a.openedAt)))[0];
 }
 
-// checkCounts counts a check's answers; objections are split into standing
-// and lifted.
+// checkCounts counts a check's answers (the server's result when there is
+// one); standing counts the objections that still stand.
 export function checkCounts(check) {
   const c = { support: 0, reservation: 0, objection: 0, standing: 0, total: 0 };
   if (!check) return c;
-  const answers = check.answers || {};
-  for (const a of Array.isArray(answers) ? answers : Object.values(answers)) {
+  if (check.result) {
+    const r = check.result;
+    return { support: r.support || 0, reservation: r.reservation || 0, objection: r.objection || 0, standing: r.standing || 0, total: r.answers || 0 };
+  }
+  for (const a of Object.values(check.answers || {})) {
     if (!a) continue;
     c.total++;
     if (a.kind in c) c[a.kind]++;
@@ -157,15 +177,19 @@ export function checkCounts(check) {
   return c;
 }
 
-export function checkAnswers(check) {
-  const answers = (check && check.answers) || {};
-  return Array.isArray(answers) ? answers.map((a, i) => [a.memberId || String(i), a])
-    : Object.entries(answers);
+// objections lists a check's objections: [{no, memberId, name, argument,
+// standing}] (memberId and name only in the facilitators' view).
+export function objections(check) {
+  if (!check) return [];
+  if (check.result && Array.isArray(check.result.objections)) return check.result.objections;
+  return Object.entries(check.answers || {}).filter(([, a]) => a && a.kind === 'objection')
+    .map(([memberId, a], i) => ({ no: i + 1, memberId, argument: a.argument, standing: a.standing !== false }));
 }
 
 // dateOutsideWindow says whether the meeting's date is outside the
 // template's recommended window.
 export function dateOutsideWindow(store) {
+  if (typeof store.meeting.dateOutsideWindow === 'boolean') return store.meeting.dateOutsideWindow;
   const d = store.meeting.info && store.meeting.info.date;
   const t = template(store);
   if (!d || !t.windowStart || !t.windowEnd) return false;

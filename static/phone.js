@@ -4,7 +4,7 @@
 // consensus check, the outcomes at VII. Edits go through sync.js, so they
 // survive a dropped network.
 import { t, initLang, onLang, lang } from './i18n.js';
-import { h, fill, $, region, api, announce, countdown } from './render.js';
+import { h, fill, $, region, api, announce, countdown, uuid } from './render.js';
 import { Sync } from './sync.js';
 import * as M from './model.js';
 
@@ -115,7 +115,8 @@ function connect() {
   const token = localStorage.getItem(`token:${meetingId}`) || '';
   sync = new Sync({ meetingId, token, scope: 'phone', lang: lang() });
   store = sync.store;
-  sync.on('status', showSync)
+  sync.on('status', (s) => { showSync(s); render(); })
+    .on('ack', () => showSync(sync.status))
     .on('update', (kinds) => { render(kinds); })
     .on('refused', (f) => announce(f.message || f.code, 'error'))
     .on('fatal', () => {
@@ -124,6 +125,14 @@ function connect() {
     })
     .start();
   setInterval(tick, 1000);
+}
+
+// send queues an op and redraws at once, so a pending edit shows (marked)
+// before the server has it.
+function send(op, payload) {
+  const id = sync.send(op, payload);
+  render();
+  return id;
 }
 
 function showSync(status) {
@@ -286,7 +295,7 @@ function buildGroupPage(root, step, group) {
         e.preventDefault();
         const text = qInput.value.trim();
         if (!text) return;
-        sync.send('quality.add', { groupId: group.id, binome: selectedBinome, quality: { id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()), text } });
+        send('quality.add', { groupId: group.id, binome: selectedBinome, quality: { id: uuid(), text } });
         qInput.value = '';
         qInput.focus();
       },
@@ -331,7 +340,7 @@ function drawGroupHead(el) {
       h('span', { class: 'grow', text: `${t('group.rapporteur')} : ${rap || t('group.noRapporteur')}` }),
       g.rapporteur !== store.memberId ? h('button', {
         type: 'button', class: 'secondary small',
-        on: { click: () => sync.send('group.rapporteur', { groupId: g.id, memberId: store.memberId }) },
+        on: { click: () => send('group.rapporteur', { groupId: g.id, memberId: store.memberId }) },
         text: t('group.iAmRapporteur'),
       }) : null),
     g.submitted ? h('p', { class: 'ok', text: `✓ ${t('group.submitted')}` }) : null);
@@ -353,8 +362,12 @@ function drawTabs(el) {
 function drawQualities(el) {
   const g = currentGroup();
   const qs = listOf(g, selectedBinome).qualities || [];
-  if (!qs.length) { fill(el, h('p', { class: 'muted', text: t('group.noQuality') })); return; }
-  fill(el, h('ul', { class: 'list', id: 'qualities' }, qs.map((q) => qualityItem(g, q))));
+  const pending = sync.outbox.filter((e) => e.op === 'quality.add' && e.payload.groupId === (g && g.id)
+    && e.payload.binome === selectedBinome && !qs.some((q) => q.id === e.payload.quality.id));
+  if (!qs.length && !pending.length) { fill(el, h('p', { class: 'muted', text: t('group.noQuality') })); return; }
+  fill(el, h('ul', { class: 'list', id: 'qualities' }, qs.map((q) => qualityItem(g, q)),
+    pending.map((e) => h('li', { class: 'pending' }, h('span', { class: 'grow quality-text', text: e.payload.quality.text }),
+      h('span', { class: 'badge', text: `⏳ ${t('sync.pendingItem')}` })))));
 }
 
 function qualityItem(g, q) {
@@ -362,7 +375,7 @@ function qualityItem(g, q) {
   const show = () => fill(li,
     h('span', { class: 'grow quality-text', text: q.text }),
     h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('group.edit')} : ${q.text}`, text: '✎', on: { click: edit } }),
-    h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('group.remove')} : ${q.text}`, text: '✕', on: { click: () => sync.send('quality.remove', { groupId: g.id, binome: selectedBinome, quality: { id: q.id, text: '' } }) } }));
+    h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('group.remove')} : ${q.text}`, text: '✕', on: { click: () => send('quality.remove', { groupId: g.id, binome: selectedBinome, quality: { id: q.id, text: '' } }) } }));
   const edit = () => {
     const input = h('input', { value: q.text, maxLength: 300, 'aria-label': t('group.edit') });
     const form = h('form', {
@@ -371,7 +384,7 @@ function qualityItem(g, q) {
         submit: (e) => {
           e.preventDefault();
           const text = input.value.trim();
-          if (text && text !== q.text) sync.send('quality.edit', { groupId: g.id, binome: selectedBinome, quality: { id: q.id, text } });
+          if (text && text !== q.text) send('quality.edit', { groupId: g.id, binome: selectedBinome, quality: { id: q.id, text } });
           show();
           render();
         },
@@ -397,7 +410,7 @@ function drawShortlist(el) {
   }
   if (l.consensus) {
     if (names.length !== 2) warnings.push(`⚠ ${t('group.pairNeedsTwo')}`);
-    for (const issue of M.pairIssues(store, names)) if (issue !== 'ineligible') warnings.push(`⚠ ${t(`elig.${issue}`)}`);
+    for (const issue of M.pairIssues(store, names)) if (issue === 'same_person' || issue === 'same_action_group') warnings.push(`⚠ ${t(`elig.${issue}`)}`);
   }
   const candidates = M.profilesFor(store, selectedBinome).filter((p) => !names.includes(p.id));
   const select = h('select', { id: 'pick-profile', 'aria-label': t('group.pickProfile') },
@@ -407,7 +420,7 @@ function drawShortlist(el) {
     h('label', { class: 'check' },
       h('input', {
         type: 'checkbox', id: 'consensus', checked: !!l.consensus,
-        on: { change: (e) => sync.send('shortlist.mode', { groupId: g.id, binome: selectedBinome, consensus: e.target.checked }) },
+        on: { change: (e) => send('shortlist.mode', { groupId: g.id, binome: selectedBinome, consensus: e.target.checked }) },
       }),
       h('span', { text: t('group.consensusPair') })),
     h('p', { class: 'muted', text: l.consensus ? t('group.pairHint') : t('group.namesHint', { n: max }) }),
@@ -415,7 +428,7 @@ function drawShortlist(el) {
       h('span', { class: 'grow', text: M.profileLabel(store, pid) }),
       h('button', {
         type: 'button', class: 'secondary small', 'aria-label': `${t('group.remove')} : ${M.profileName(store, pid)}`, text: '✕',
-        on: { click: () => sync.send('shortlist.remove', { groupId: g.id, binome: selectedBinome, profileId: pid }) },
+        on: { click: () => send('shortlist.remove', { groupId: g.id, binome: selectedBinome, profileId: pid }) },
       }))))
       : h('p', { class: 'muted', text: t('group.noName') }),
     warnings.map((w) => h('p', { class: 'warn', role: 'status', text: w })),
@@ -425,7 +438,7 @@ function drawShortlist(el) {
         submit: (e) => {
           e.preventDefault();
           if (!select.value) return;
-          sync.send('shortlist.add', { groupId: g.id, binome: selectedBinome, profileId: select.value });
+          send('shortlist.add', { groupId: g.id, binome: selectedBinome, profileId: select.value });
         },
       },
     }, h('div', { class: 'grow' }, select), h('button', { type: 'submit', text: t('group.add') }))
@@ -440,7 +453,7 @@ function drawSubmit(el) {
     h('p', { text: g.submitted ? `✓ ${t('group.submitted')}` : t('group.notSubmitted') }),
     isRap ? h('button', {
       type: 'button', id: 'submit-group', class: g.submitted ? 'secondary' : '',
-      on: { click: () => sync.send('group.submit', { groupId: g.id, submitted: !g.submitted }) },
+      on: { click: () => send('group.submit', { groupId: g.id, submitted: !g.submitted }) },
       text: g.submitted ? t('group.reopen') : t('group.submit'),
     }) : h('p', { class: 'muted', text: t('group.onlyRapporteur') }));
 }
@@ -502,7 +515,7 @@ function drawCheck(el) {
 function answer(c, kind, argument) {
   const payload = { checkId: c.id, kind };
   if (argument) payload.argument = argument;
-  sync.send('check.answer', payload);
+  send('check.answer', payload);
   localStorage.setItem(`answer:${c.id}`, kind);
   announce(`${t('check.yourAnswer')} : ${t(`check.${kind}`)}`);
   layoutKey = '';

@@ -67,13 +67,15 @@ export class Store {
 
   loadSnapshot(state) {
     this.kinds = new Map();
-    const meeting = {};
+    const rest = {};
     for (const [k, v] of Object.entries(state || {})) {
       const kind = COLLECTIONS[k];
-      if (!kind) { meeting[k] = v; continue; }
+      if (!kind) { rest[k] = v; continue; }
       for (const [id, value] of Object.entries(v || {})) this.set(kind, id, value);
     }
-    this.set('meeting', '', meeting);
+    // The view nests the meeting's own fields under "meeting"
+    // (meeting.StateView); the rest (id, seq, audience) is about the view.
+    this.set('meeting', '', rest.meeting && typeof rest.meeting === 'object' ? rest.meeting : rest);
   }
 }
 
