@@ -15,7 +15,7 @@ type opCase struct {
 	typ     string
 	actor   Actor
 	payload any
-	want    Code                             // "" = applied
+	want    Code                            // "" = applied
 	after   func(t *testing.T, m *meetingT) // checks on the state (may be nil)
 }
 
