@@ -1,0 +1,602 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Client roles in a meeting.
+const (
+	roleParticipant uint8 = iota
+	roleProjector
+	roleFacilitator
+)
+
+// Op states.
+const (
+	opPlanned uint32 = iota
+	opSent
+	opAcked
+	opRefused
+	opUnsent // its connection was gone
+)
+
+// opRecord follows one op of the run from send to ack and to every screen.
+// Times are nanoseconds since the start of the measured phase, plus one (0
+// means "not yet").
+type opRecord struct {
+	sentAt   atomic.Int64
+	state    atomic.Uint32
+	projSeen atomic.Bool
+	peerSeen atomic.Int32
+	step     bool  // a facilitator's step change (seen by every connection)
+	meeting  int32 // index
+	sender   int32 // participant index, or -1 for a facilitator
+	group    int32 // the sender's group index (-1 for a facilitator)
+}
+
+// meetingRun is one meeting of the run, as the generator knows it.
+type meetingRun struct {
+	idx          int
+	id           string
+	adminSecret  string
+	screenSecret string
+	binomes      []string // binome keys, template order
+	groupIDs     []string // group ids by group index
+	groupOf      []int32  // participant index → group index
+	memberIDs    []string // participant index → member id
+	tokens       []string // participant index → token
+	participants []*client
+	projector    *client
+	facilitators [2]*client
+}
+
+// client is one WebSocket of the run.
+type client struct {
+	r     *runner
+	m     *meetingRun
+	role  uint8
+	idx   int32 // participant index, or facilitator 0/1
+	group int32 // participant's group index, -1 otherwise
+	token string
+
+	conn    *websocket.Conn
+	ready   chan struct{} // closed once the first snapshot (or subscription) arrived
+	readyMu sync.Once
+	gone    atomic.Bool // the connection ended
+	byUs    atomic.Bool // we closed it
+
+	// Setup ops (not measured) waiting for their ack or refusal.
+	mu       sync.Mutex
+	pending  map[string]chan string // op id → "" (acked) or the refusal code
+	snapshot []byte                 // last snapshot, when keepSnapshot
+	keepSnap bool
+}
+
+// runner is one run of the workload against one target.
+type runner struct {
+	cfg     *config
+	t       *target
+	stderr  io.Writer
+	plan    []Intent
+	waves   []time.Duration
+	ops     []opRecord
+	prefix  string // op ids are prefix + 12 hex digits of the op index
+	qprefix string // quality ids likewise
+	runTag  string // tells this run's meetings apart on a shared server
+
+	meetings []*meetingRun
+	start    time.Time
+	measure  atomic.Bool
+
+	frames, bytes atomic.Uint64
+	disconnects   atomic.Int64
+	connectFails  atomic.Int64
+	unsent        atomic.Int64
+
+	mu          sync.Mutex
+	refused     map[string]int
+	errorFrames map[string]int
+
+	hAck, hProj, hPeer, hStep, hLag Histogram
+
+	bufs sync.Pool
+	http *http.Client
+}
+
+func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
+	wl := cfg.wl
+	r := &runner{
+		cfg:         cfg,
+		t:           t,
+		stderr:      stderr,
+		plan:        wl.Plan(),
+		waves:       wl.Waves(),
+		refused:     map[string]int{},
+		errorFrames: map[string]int{},
+		http:        &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+	}
+	r.bufs.New = func() any { return new(bytes.Buffer) }
+	seed := wl.Seed
+	tag := uint32(time.Now().UnixNano())
+	r.prefix = fmt.Sprintf("%08x-%04x-4%03x-8%03x-", uint32(seed>>32)^tag, uint16(seed>>16), uint16(seed)&0xfff, tag&0xfff)
+	r.qprefix = fmt.Sprintf("%08x-", tag^0x5a5a5a5a)
+	r.runTag = strconv.FormatUint(uint64(tag), 36)
+	r.ops = make([]opRecord, len(r.plan)+len(r.waves)*wl.Meetings)
+	for i, in := range r.plan {
+		r.ops[i].meeting = in.Meeting
+		r.ops[i].sender = in.Participant
+	}
+	for w := range r.waves {
+		for m := 0; m < wl.Meetings; m++ {
+			op := &r.ops[len(r.plan)+w*wl.Meetings+m]
+			op.step, op.meeting, op.sender, op.group = true, int32(m), -1, -1
+		}
+	}
+	return r
+}
+
+// opID is the id of op i: a UUID whose last 12 hex digits are i.
+func (r *runner) opID(i int) string {
+	return r.prefix + fmt.Sprintf("%012x", i)
+}
+
+// opIndex reads the op index back from an id of this run (-1 otherwise).
+func (r *runner) opIndex(id []byte) int {
+	if len(id) != len(r.prefix)+12 || string(id[:len(r.prefix)]) != r.prefix {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(id[len(r.prefix):]), 16, 64)
+	if err != nil || n >= uint64(len(r.ops)) {
+		return -1
+	}
+	return int(n)
+}
+
+// qualityID is a participant's n-th quality: a UUID unique in the run.
+func (r *runner) qualityID(m, p int32, serial uint32) string {
+	return fmt.Sprintf("%s%04x-4%03x-9%03x-%012x", r.qprefix, uint16(m), uint16(p>>12)&0xfff, uint16(p)&0xfff, serial)
+}
+
+// since is the time since the start of the measured phase, plus one.
+func (r *runner) since() int64 { return int64(time.Since(r.start)) + 1 }
+
+func (r *runner) countRefused(code string) {
+	r.mu.Lock()
+	r.refused[code]++
+	r.mu.Unlock()
+}
+
+func (r *runner) countErrorFrame(code string) {
+	r.mu.Lock()
+	r.errorFrames[code]++
+	r.mu.Unlock()
+}
+
+func (r *runner) centrifuge() bool { return r.t.kind == targetCentrifuge }
+
+// dial opens c's WebSocket and sends its hello (or centrifuge's connect and
+// subscribe), then starts its reader.
+func (c *client) dial(ctx context.Context) error {
+	r := c.r
+	c.ready = make(chan struct{})
+	c.pending = map[string]chan string{}
+	h := http.Header{}
+	h.Set("Origin", r.t.baseURL)
+	conn, _, err := websocket.Dial(ctx, r.t.wsURL(), &websocket.DialOptions{
+		HTTPHeader:      h,
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	conn.SetReadLimit(16 << 20)
+	c.conn = conn
+	var hello []byte
+	if r.centrifuge() {
+		name := c.m.id + "/" + strconv.Itoa(int(c.role)) + "/" + strconv.Itoa(int(c.idx))
+		hello = []byte(`{"id":1,"connect":{"token":` + strconv.Quote(name) + `,"name":"loadgen"}}` + "\n" +
+			`{"id":2,"subscribe":{"channel":"m:` + c.m.id + `","recover":true}}`)
+	} else {
+		hello = []byte(`{"type":"hello","meeting":` + strconv.Quote(c.m.id) + `,"token":` + strconv.Quote(c.token) +
+			`,"lastSeq":0,"lang":"fr"}`)
+	}
+	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
+		conn.CloseNow()
+		return fmt.Errorf("hello: %w", err)
+	}
+	go c.readLoop()
+	return nil
+}
+
+// readLoop reads every frame until the connection ends.
+func (c *client) readLoop() {
+	ctx := context.Background()
+	for {
+		_, rd, err := c.conn.Reader(ctx)
+		if err == nil {
+			buf := c.r.bufs.Get().(*bytes.Buffer)
+			buf.Reset()
+			_, err = buf.ReadFrom(rd)
+			if err == nil {
+				if c.r.centrifuge() {
+					c.handleCentrifuge(buf.Bytes())
+				} else {
+					c.handle(buf.Bytes())
+				}
+			}
+			c.r.bufs.Put(buf)
+		}
+		if err != nil {
+			c.gone.Store(true)
+			if !c.byUs.Load() {
+				c.r.disconnects.Add(1)
+			}
+			c.mu.Lock()
+			for id, ch := range c.pending {
+				ch <- "disconnected"
+				delete(c.pending, id)
+			}
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+func (c *client) markReady() { c.readyMu.Do(func() { close(c.ready) }) }
+
+func (c *client) count(n int) {
+	if c.r.measure.Load() {
+		c.r.frames.Add(1)
+		c.r.bytes.Add(uint64(n))
+	}
+}
+
+// handle is one frame of our protocol.
+func (c *client) handle(f []byte) {
+	c.count(len(f))
+	switch string(topString(f, "type")) {
+	case "changes":
+		if i := c.r.opIndex(topString(f, "opId")); i >= 0 {
+			c.seen(i)
+		}
+	case "ack":
+		id := topString(f, "id")
+		if i := c.r.opIndex(id); i >= 0 {
+			c.acked(i)
+		} else {
+			c.settle(string(id), "")
+		}
+	case "refused":
+		id := topString(f, "id")
+		code := string(topString(f, "code"))
+		if i := c.r.opIndex(id); i >= 0 {
+			c.refusedOp(i, code)
+		} else {
+			c.settle(string(id), code)
+			fmt.Fprintf(c.r.stderr, "setup op refused: %s\n", f)
+		}
+	case "snapshot":
+		if c.keepSnap {
+			c.mu.Lock()
+			c.snapshot = append([]byte(nil), f...)
+			c.mu.Unlock()
+		}
+		c.markReady()
+	case "error":
+		code := string(topString(f, "code"))
+		c.r.countErrorFrame(code)
+		fmt.Fprintf(c.r.stderr, "error frame: %s\n", f)
+	}
+}
+
+// handleCentrifuge is one WebSocket message of centrifuge's JSON protocol:
+// one or more replies separated by newlines.
+func (c *client) handleCentrifuge(msg []byte) {
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		c.count(len(line))
+		if string(line) == "{}" { // server ping: answer pong
+			go c.conn.Write(context.Background(), websocket.MessageText, []byte("{}"))
+			continue
+		}
+		if push := topField(line, "push"); push != nil {
+			if data := topField(topField(push, "pub"), "data"); data != nil {
+				if i := c.r.opIndex(topString(data, "opId")); i >= 0 {
+					c.seen(i)
+				}
+			}
+			continue
+		}
+		id, _ := topUint(line, "id")
+		if e := topField(line, "error"); e != nil {
+			code, _ := topUint(e, "code")
+			if id >= 3 && int(id-3) < len(c.r.ops) {
+				c.refusedOp(int(id-3), "centrifuge_"+strconv.FormatUint(code, 10))
+			} else {
+				c.r.countErrorFrame("centrifuge_" + strconv.FormatUint(code, 10))
+				fmt.Fprintf(c.r.stderr, "centrifuge error reply: %s\n", line)
+			}
+			continue
+		}
+		switch {
+		case id == 2:
+			c.markReady()
+		case id >= 3 && int(id-3) < len(c.r.ops):
+			c.acked(int(id - 3))
+		}
+	}
+}
+
+// seen records that c received op i's changes.
+func (c *client) seen(i int) {
+	r := c.r
+	op := &r.ops[i]
+	sent := op.sentAt.Load()
+	if sent == 0 || op.meeting != int32(c.m.idx) {
+		return
+	}
+	lat := time.Duration(r.since() - sent)
+	switch {
+	case op.step:
+		r.hStep.Record(lat)
+	case c.role == roleProjector:
+		if op.projSeen.CompareAndSwap(false, true) {
+			r.hProj.Record(lat)
+		}
+	case c.role == roleParticipant && c.group == op.group && c.idx != op.sender:
+		op.peerSeen.Add(1)
+		r.hPeer.Record(lat)
+	}
+}
+
+func (c *client) acked(i int) {
+	op := &c.r.ops[i]
+	if op.state.CompareAndSwap(opSent, opAcked) {
+		c.r.hAck.Record(time.Duration(c.r.since() - op.sentAt.Load()))
+	}
+}
+
+func (c *client) refusedOp(i int, code string) {
+	if c.r.ops[i].state.CompareAndSwap(opSent, opRefused) {
+		c.r.countRefused(code)
+	}
+}
+
+// settle answers a setup op.
+func (c *client) settle(id, code string) {
+	c.mu.Lock()
+	ch, ok := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if ok {
+		ch <- code
+	}
+}
+
+// setupOp sends an op outside the measured plan and waits for its ack; a
+// refusal is an error carrying its code.
+func (c *client) setupOp(ctx context.Context, id, op, payload string) error {
+	ch := make(chan string, 1)
+	c.mu.Lock()
+	c.pending[id] = ch
+	c.mu.Unlock()
+	frame := `{"type":"op","id":` + strconv.Quote(id) + `,"op":` + strconv.Quote(op) + `,"payload":` + payload + `}`
+	if err := c.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+		return fmt.Errorf("send %s: %w", op, err)
+	}
+	select {
+	case code := <-ch:
+		if code != "" {
+			return fmt.Errorf("%s refused: %s", op, code)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: no answer: %w", op, ctx.Err())
+	}
+}
+
+// send writes op i (an edit of the plan, or a step change) on its client.
+func (r *runner) send(ctx context.Context, i int) {
+	op := &r.ops[i]
+	m := r.meetings[op.meeting]
+	var c *client
+	var kind, payload string
+	if op.step {
+		wave := (i - len(r.plan)) / len(r.meetings)
+		c = m.facilitators[wave%2]
+		kind = "step.set"
+		payload = `{"step":"V"}`
+		if wave%2 == 1 {
+			payload = `{"step":"IV"}`
+		}
+	} else {
+		in := &r.plan[i]
+		c = m.participants[in.Participant]
+		if c == nil {
+			r.unsent.Add(1)
+			op.state.Store(opUnsent)
+			return
+		}
+		op.group = c.group
+		q := `{"id":"` + r.qualityID(in.Meeting, in.Participant, in.Serial) + `","text":` + strconv.Quote(in.Text) + `}`
+		switch in.Kind {
+		case editAdd:
+			kind = "quality.add"
+		case editEdit:
+			kind = "quality.edit"
+		default:
+			kind = "quality.remove"
+			q = `{"id":"` + r.qualityID(in.Meeting, in.Participant, in.Serial) + `","text":""}`
+		}
+		payload = `{"groupId":` + strconv.Quote(m.groupIDs[c.group]) + `,"binome":` + strconv.Quote(m.binomes[int(in.Binome)%len(m.binomes)]) +
+			`,"quality":` + q + `}`
+	}
+	if c == nil || c.gone.Load() {
+		r.unsent.Add(1)
+		op.state.Store(opUnsent)
+		return
+	}
+	var frame []byte
+	if r.centrifuge() {
+		frame = []byte(`{"id":` + strconv.Itoa(i+3) + `,"publish":{"channel":"m:` + m.id + `","data":{"opId":"` + r.opID(i) +
+			`","op":"` + kind + `","payload":` + payload + `}}}`)
+	} else {
+		frame = []byte(`{"type":"op","id":"` + r.opID(i) + `","op":"` + kind + `","payload":` + payload + `}`)
+	}
+	op.state.Store(opSent)
+	op.sentAt.Store(r.since())
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := c.conn.Write(wctx, websocket.MessageText, frame)
+	cancel()
+	if err != nil {
+		if op.state.CompareAndSwap(opSent, opUnsent) {
+			r.unsent.Add(1)
+		}
+	}
+}
+
+// dispatch sends the plan and the step waves at their offsets, through a
+// pool of senders (a write blocked by one slow server connection does not
+// delay the others), and returns once everything was handed out.
+func (r *runner) dispatch(ctx context.Context) {
+	jobs := make(chan int, 4096)
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				r.send(ctx, i)
+			}
+		}()
+	}
+	timer := time.NewTimer(0)
+	<-timer.C
+	at := func(d time.Duration) bool {
+		due := r.start.Add(d)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		r.hLag.Record(time.Since(due))
+		return true
+	}
+	p, w := 0, 0
+	for p < len(r.plan) || w < len(r.waves) {
+		if w < len(r.waves) && (p >= len(r.plan) || r.waves[w] <= r.plan[p].At) {
+			if !at(r.waves[w]) {
+				break
+			}
+			for m := range r.meetings {
+				jobs <- len(r.plan) + w*len(r.meetings) + m
+			}
+			w++
+			continue
+		}
+		if !at(r.plan[p].At) {
+			break
+		}
+		jobs <- p
+		p++
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// settled says whether every sent op got its ack or refusal.
+func (r *runner) settled() bool {
+	for i := range r.ops {
+		if r.ops[i].state.Load() == opSent {
+			return false
+		}
+	}
+	return true
+}
+
+// connectAll dials every client with at most cfg.dialConcurrency at once
+// and waits for each to be ready. It returns how many are held.
+func (r *runner) connectAll(ctx context.Context, clients []*client) int {
+	sem := make(chan struct{}, r.cfg.dialConcurrency)
+	var wg sync.WaitGroup
+	var held atomic.Int64
+	var firstErr atomic.Value
+	for _, c := range clients {
+		if c.conn != nil {
+			held.Add(1)
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(c *client) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, r.cfg.connectTimeout)
+			defer cancel()
+			err := c.dial(cctx)
+			if err == nil {
+				select {
+				case <-c.ready:
+				case <-cctx.Done():
+					err = errors.New("no snapshot in time")
+				}
+			}
+			if err != nil {
+				r.connectFails.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			held.Add(1)
+		}(c)
+	}
+	wg.Wait()
+	if e := firstErr.Load(); e != nil {
+		fmt.Fprintf(r.stderr, "%d connections failed, first: %v\n", r.connectFails.Load(), e)
+	}
+	return int(held.Load())
+}
+
+// closeAll closes every connection of the run.
+func (r *runner) closeAll() {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for _, m := range r.meetings {
+		all := append([]*client{m.projector, m.facilitators[0], m.facilitators[1]}, m.participants...)
+		for _, c := range all {
+			if c == nil || c.conn == nil {
+				continue
+			}
+			c.byUs.Store(true)
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(c *client) {
+				defer wg.Done()
+				c.conn.Close(websocket.StatusNormalClosure, "")
+				<-sem
+			}(c)
+		}
+	}
+	wg.Wait()
+}

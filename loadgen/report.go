@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is one run against one target, as reported (table and JSON).
+type Result struct {
+	Target   string      `json:"target"`
+	Date     string      `json:"date"`
+	Commit   string      `json:"commit,omitempty"`
+	Machine  string      `json:"machine"`
+	Workload WorkloadOut `json:"workload"`
+
+	Connections     int   `json:"connections"`     // attempted
+	ConnectionsHeld int   `json:"connectionsHeld"` // open at the end of the measured phase
+	ConnectFailures int64 `json:"connectFailures"`
+	Disconnections  int64 `json:"disconnections"` // closed by the server or the network, not by us
+
+	OpsPlanned int            `json:"opsPlanned"`
+	OpsSent    int            `json:"opsSent"`
+	OpsAcked   int            `json:"opsAcked"`
+	OpsRefused map[string]int `json:"opsRefused"` // by code
+	OpsLost    int            `json:"opsLost"`    // sent, neither acked nor refused by the end
+	OpsUnsent  int64          `json:"opsUnsent"`  // their connection was gone
+
+	WindowSec       float64 `json:"windowSec"`
+	AckedPerSec     float64 `json:"ackedPerSec"`
+	FramesDelivered uint64  `json:"framesDelivered"`
+	FramesPerSec    float64 `json:"framesPerSec"`
+	BytesPerSec     float64 `json:"bytesPerSec"`
+
+	LatAck       LatencySummary `json:"latencyEditToAck"`
+	LatProjector LatencySummary `json:"latencyEditToProjector"`
+	LatPeers     LatencySummary `json:"latencyEditToGroupPeers"`
+	LatStep      LatencySummary `json:"latencyStepToScreens"`
+	DispatchLag  LatencySummary `json:"generatorDispatchLag"`
+
+	ProjectorMissed int   `json:"projectorMissed"` // acked edits the projector never saw
+	PeersMissed     int64 `json:"peerDeliveriesMissed"`
+
+	ServerCPUSec      float64        `json:"serverCpuSec"` // during the measured phase
+	ServerCPUPercent  float64        `json:"serverCpuPercent"`
+	ServerPeakRSSMiB  float64        `json:"serverPeakRssMiB"`
+	ServerRSSConnMiB  float64        `json:"serverRssWithConnectionsMiB"`
+	ServerPeakPerConn float64        `json:"serverPeakRssPerConnKiB"`
+	GeneratorCPUSec   float64        `json:"generatorCpuSec"`
+	Errors            map[string]int `json:"errorFrames,omitempty"`
+}
+
+// WorkloadOut is the workload as reported.
+type WorkloadOut struct {
+	Meetings     int     `json:"meetings"`
+	Participants int     `json:"participants"`
+	GroupSize    int     `json:"groupSize"`
+	Rate         float64 `json:"rate"`
+	DurationSec  float64 `json:"durationSec"`
+	StepEverySec float64 `json:"stepEverySec"`
+	Seed         uint64  `json:"seed"`
+}
+
+// row is one line of the table: a label and how to read the figure.
+type row struct {
+	label string
+	value func(*Result) float64
+	unit  string
+	lower bool // lower is better (latency, CPU, memory)
+}
+
+func rows() []row {
+	return []row{
+		{"connections held", func(r *Result) float64 { return float64(r.ConnectionsHeld) }, "", false},
+		{"ops acked/s", func(r *Result) float64 { return r.AckedPerSec }, "", false},
+		{"frames delivered/s", func(r *Result) float64 { return r.FramesPerSec }, "", false},
+		{"MB delivered/s", func(r *Result) float64 { return r.BytesPerSec / 1e6 }, "", false},
+		{"edit→ack p50", func(r *Result) float64 { return r.LatAck.P50ms }, "ms", true},
+		{"edit→ack p99", func(r *Result) float64 { return r.LatAck.P99ms }, "ms", true},
+		{"edit→ack max", func(r *Result) float64 { return r.LatAck.MaxMs }, "ms", true},
+		{"edit→projector p50", func(r *Result) float64 { return r.LatProjector.P50ms }, "ms", true},
+		{"edit→projector p99", func(r *Result) float64 { return r.LatProjector.P99ms }, "ms", true},
+		{"edit→projector max", func(r *Result) float64 { return r.LatProjector.MaxMs }, "ms", true},
+		{"edit→group peers p50", func(r *Result) float64 { return r.LatPeers.P50ms }, "ms", true},
+		{"edit→group peers p99", func(r *Result) float64 { return r.LatPeers.P99ms }, "ms", true},
+		{"edit→group peers max", func(r *Result) float64 { return r.LatPeers.MaxMs }, "ms", true},
+		{"step→all screens p99", func(r *Result) float64 { return r.LatStep.P99ms }, "ms", true},
+		{"step→all screens max", func(r *Result) float64 { return r.LatStep.MaxMs }, "ms", true},
+		{"ops refused", func(r *Result) float64 { return float64(sumCounts(r.OpsRefused)) }, "", true},
+		{"ops lost", func(r *Result) float64 { return float64(r.OpsLost) }, "", true},
+		{"projector missed", func(r *Result) float64 { return float64(r.ProjectorMissed) }, "", true},
+		{"disconnections", func(r *Result) float64 { return float64(r.Disconnections) }, "", true},
+		{"server CPU s", func(r *Result) float64 { return r.ServerCPUSec }, "", true},
+		{"server CPU %", func(r *Result) float64 { return r.ServerCPUPercent }, "", true},
+		{"server peak RSS MiB", func(r *Result) float64 { return r.ServerPeakRSSMiB }, "", true},
+		{"peak RSS/conn KiB", func(r *Result) float64 { return r.ServerPeakPerConn }, "", true},
+		{"generator CPU s", func(r *Result) float64 { return r.GeneratorCPUSec }, "", true},
+		{"generator lag p99", func(r *Result) float64 { return r.DispatchLag.P99ms }, "ms", true},
+	}
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func formatFigure(v float64) string {
+	switch {
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// printTable writes the results side by side, and when the bare hub is one
+// of them, each figure as a ratio to it.
+func printTable(w io.Writer, results []*Result) {
+	if len(results) == 0 {
+		return
+	}
+	first := results[0]
+	wl := first.Workload
+	fmt.Fprintf(w, "workload: %d meetings × %d participants (groups of %d) + projector + 2 facilitators = %d WebSockets; %.0f edits/s for %.0f s; step change every %.0f s; seed %d\n",
+		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.Rate, wl.DurationSec, wl.StepEverySec, wl.Seed)
+	fmt.Fprintf(w, "machine: %s; date %s; commit %s\n\n", first.Machine, first.Date, first.Commit)
+	var bare *Result
+	for _, r := range results {
+		if r.Target == targetBare {
+			bare = r
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"figure"}
+	for _, r := range results {
+		head = append(head, r.Target)
+	}
+	if bare != nil && len(results) > 1 {
+		for _, r := range results {
+			if r != bare {
+				head = append(head, r.Target+"/bare")
+			}
+		}
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, rw := range rows() {
+		cells := []string{rw.label}
+		for _, r := range results {
+			cells = append(cells, formatFigure(rw.value(r))+rw.unit)
+		}
+		if bare != nil && len(results) > 1 {
+			b := rw.value(bare)
+			for _, r := range results {
+				if r == bare {
+					continue
+				}
+				v := rw.value(r)
+				switch {
+				case b == 0 && v == 0:
+					cells = append(cells, "=")
+				case b == 0:
+					cells = append(cells, "–")
+				default:
+					cells = append(cells, fmt.Sprintf("×%.2f", v/b))
+				}
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	tw.Flush()
+	for _, r := range results {
+		if len(r.OpsRefused) > 0 {
+			var codes []string
+			for c, n := range r.OpsRefused {
+				codes = append(codes, fmt.Sprintf("%s=%d", c, n))
+			}
+			sort.Strings(codes)
+			fmt.Fprintf(w, "%s: refused by code: %s\n", r.Target, strings.Join(codes, " "))
+		}
+		if len(r.Errors) > 0 {
+			fmt.Fprintf(w, "%s: error frames: %v\n", r.Target, r.Errors)
+		}
+		if r.ConnectFailures > 0 {
+			fmt.Fprintf(w, "%s: %d connections failed to open\n", r.Target, r.ConnectFailures)
+		}
+	}
+}
