@@ -1,0 +1,319 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/boucle/designation/meeting"
+)
+
+// StatusCode is a WebSocket close code.
+type StatusCode = websocket.StatusCode
+
+// Close codes the server uses (docs/PROTOCOL.md). 1001 (going away) is sent
+// on shutdown; 1009 when a frame exceeds the read limit; 1011 on an internal
+// error.
+const (
+	// StatusProtocol: the client broke the protocol (no hello first, a frame
+	// that is not JSON, an unknown frame type). Do not retry as is.
+	StatusProtocol StatusCode = 4000
+	// StatusUnauthorized: no token, or a token that does not open this
+	// meeting. Do not retry with the same token.
+	StatusUnauthorized StatusCode = 4001
+	// StatusRoleChanged: the connection's role or view changed (rapporteur
+	// set or cleared): reconnect at once with the same token and lastSeq 0.
+	StatusRoleChanged StatusCode = 4003
+	// StatusNotFound: no meeting with that id.
+	StatusNotFound StatusCode = 4004
+	// StatusRevoked: the token was revoked (or its member removed).
+	StatusRevoked StatusCode = 4005
+	// StatusTooSlow: the client did not read fast enough and its queue
+	// filled up: reconnect at once with lastSeq, nothing is lost.
+	StatusTooSlow StatusCode = 4008
+	// StatusPingTimeout: the client did not answer a ping in time.
+	StatusPingTimeout StatusCode = 4009
+)
+
+// subscriber is one connection as the room sees it. Fields other than send,
+// kick, tokenHash and lang are owned by the room's loop.
+type subscriber struct {
+	send      chan []byte
+	kick      func(code StatusCode, reason string) // idempotent, never blocks
+	tokenHash string
+	lang      string
+
+	actor    meeting.Actor
+	audience meeting.Audience
+	gone     bool
+}
+
+// ConnInfo describes a finished connection, for the server's log line (no
+// token, no personal data).
+type ConnInfo struct {
+	Meeting string
+	Role    meeting.Role
+	// Code is the close code: the one the server sent, or the client's, or
+	// -1 when the connection just dropped.
+	Code StatusCode
+}
+
+// TokenHash is the SHA-256 hex of a secret, the form in which the state
+// keeps tokens.
+func TokenHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Serve runs the protocol on an accepted WebSocket until it closes.
+// cookieSecret returns the facilitator or projector secret of a meeting
+// carried by the handshake's cookies ("" when none); it is used when hello
+// has no token.
+func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(meetingID string) string) (info ConnInfo) {
+	info.Code = -1
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		c.Close(websocket.StatusGoingAway, "server stopping")
+		info.Code = websocket.StatusGoingAway
+		return info
+	}
+	h.connsWG.Add(1)
+	h.mu.Unlock()
+	defer h.connsWG.Done()
+
+	c.SetReadLimit(h.opts.ReadLimit)
+	var closeOnce sync.Once
+	var sentCode StatusCode = -1
+	var codeMu sync.Mutex
+	closeWith := func(code StatusCode, reason string) {
+		closeOnce.Do(func() {
+			codeMu.Lock()
+			sentCode = code
+			codeMu.Unlock()
+			go c.Close(code, reason)
+		})
+	}
+	defer func() {
+		codeMu.Lock()
+		if sentCode != -1 {
+			info.Code = sentCode
+		}
+		codeMu.Unlock()
+	}()
+	stopOnShutdown := context.AfterFunc(h.ctx, func() { closeWith(websocket.StatusGoingAway, "server stopping") })
+	defer stopOnShutdown()
+
+	// hello
+	hctx, cancel := context.WithTimeout(ctx, h.opts.HelloTimeout)
+	_, data, err := c.Read(hctx)
+	cancel()
+	if err != nil {
+		info.Code = websocket.CloseStatus(err)
+		return info
+	}
+	var hello helloFrame
+	if err := decodeStrict(data, &hello); err != nil || hello.Type != frameHello || hello.Meeting == "" {
+		h.fail(ctx, c, closeWith, StatusProtocol, codeBadHello, "the first frame must be a hello with a meeting id")
+		return info
+	}
+	info.Meeting = hello.Meeting
+	room, ok := h.Room(hello.Meeting)
+	if !ok {
+		h.fail(ctx, c, closeWith, StatusNotFound, codeNotFound, "no such meeting")
+		return info
+	}
+	secret := hello.Token
+	if secret == "" && cookieSecret != nil {
+		secret = cookieSecret(hello.Meeting)
+	}
+	if secret == "" {
+		h.fail(ctx, c, closeWith, StatusUnauthorized, codeUnauthorized, "a token is required")
+		return info
+	}
+	sub := &subscriber{
+		send:      make(chan []byte, h.opts.SendQueue),
+		kick:      closeWith,
+		tokenHash: TokenHash(secret),
+		lang:      hello.Lang,
+	}
+	var actor meeting.Actor
+	var authed bool
+	if err := room.call(ctx, func() { actor, authed = room.subscribe(sub, hello.LastSeq) }); err != nil {
+		closeWith(websocket.StatusGoingAway, "meeting unavailable")
+		return info
+	}
+	if !authed {
+		h.fail(ctx, c, closeWith, StatusUnauthorized, codeUnauthorized, "this token does not open this meeting")
+		return info
+	}
+	info.Role = actor.Role
+	defer func() {
+		// Unregister; if the room is gone there is nothing to undo.
+		uctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = room.call(uctx, func() { room.unsubscribe(sub) })
+	}()
+
+	wctx, stopWriter := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		h.write(wctx, c, sub.send, closeWith)
+	}()
+	go func() {
+		defer wg.Done()
+		h.ping(wctx, c, closeWith)
+	}()
+	defer func() {
+		stopWriter()
+		wg.Wait()
+	}()
+
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s != -1 {
+				info.Code = s
+			}
+			return info
+		}
+		q, refusal, fatal := h.parseOp(data)
+		if fatal != "" {
+			h.fail(ctx, c, closeWith, StatusProtocol, codeBadFrame, fatal)
+			// Keep reading until the close handshake finishes.
+			continue
+		}
+		if refusal != nil {
+			// Refused before reaching the room: answer through the room so
+			// the frame is ordered with the others of this connection.
+			res := Result{Err: refusal}
+			id := q.op.ID
+			if err := room.call(ctx, func() {
+				if !sub.gone {
+					room.reply(&request{op: &meeting.Op{ID: id}, sub: sub}, res)
+				}
+			}); err != nil {
+				return info
+			}
+			continue
+		}
+		q.sub = sub
+		if err := room.enqueue(ctx, q); err != nil {
+			return info
+		}
+	}
+}
+
+// fail sends an error frame and closes the connection with code.
+func (h *Hub) fail(ctx context.Context, c *websocket.Conn, closeWith func(StatusCode, string), code StatusCode, errCode, message string) {
+	wctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
+	_ = c.Write(wctx, websocket.MessageText, mustJSON(errorFrame{Type: frameError, Code: errCode, Message: message}))
+	cancel()
+	closeWith(code, message)
+}
+
+// write is the connection's only writer: frames in queue order, each under
+// the write timeout.
+func (h *Hub) write(ctx context.Context, c *websocket.Conn, send <-chan []byte, closeWith func(StatusCode, string)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case frame := <-send:
+			wctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
+			err := c.Write(wctx, websocket.MessageText, frame)
+			cancel()
+			if err != nil {
+				closeWith(websocket.StatusGoingAway, "write failed")
+				return
+			}
+		}
+	}
+}
+
+// ping detects dead peers (a phone that lost its network without closing).
+func (h *Hub) ping(ctx context.Context, c *websocket.Conn, closeWith func(StatusCode, string)) {
+	t := time.NewTicker(h.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, h.opts.PingInterval)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					closeWith(StatusPingTimeout, "ping timeout")
+					c.CloseNow()
+				}
+				return
+			}
+		}
+	}
+}
+
+// parseOp decodes an op frame. fatal is set for a frame that is not an op
+// frame at all; refusal for an op frame with a bad field (the op id is
+// echoed back).
+func (h *Hub) parseOp(data []byte) (q *request, refusal *meeting.Error, fatal string) {
+	if !utf8.Valid(data) {
+		return nil, nil, "frames must be UTF-8 JSON"
+	}
+	var f opFrame
+	if err := decodeStrict(data, &f); err != nil {
+		var probe struct {
+			Type string `json:"type"`
+			ID   string `json:"id"`
+		}
+		if json.Unmarshal(data, &probe) == nil && probe.Type == frameOp && probe.ID != "" {
+			return &request{op: &meeting.Op{ID: probe.ID}}, &meeting.Error{Code: meeting.CodeInvalid, Detail: "malformed op frame"}, ""
+		}
+		return nil, nil, "a frame must be a JSON object of a known type"
+	}
+	if f.Type != frameOp {
+		return nil, nil, "unknown frame type"
+	}
+	q = &request{op: &meeting.Op{ID: f.ID, Type: f.Op, Payload: f.Payload}}
+	if _, err := uuid.Parse(f.ID); err != nil || len(f.ID) != 36 {
+		if f.ID == "" {
+			return nil, nil, "an op needs an id"
+		}
+		return q, &meeting.Error{Code: meeting.CodeInvalid, Field: "id", Detail: "op id must be a UUID"}, ""
+	}
+	if f.Op == "" {
+		return q, &meeting.Error{Code: meeting.CodeUnknownOp, Field: "op", Detail: "op type missing"}, ""
+	}
+	p := bytes.TrimSpace(f.Payload)
+	if len(p) == 0 || string(p) == "null" {
+		q.op.Payload = json.RawMessage("{}")
+	} else if p[0] != '{' {
+		return q, &meeting.Error{Code: meeting.CodeInvalid, Field: "payload", Detail: "payload must be an object"}, ""
+	}
+	return q, nil, ""
+}
+
+// decodeStrict decodes one JSON value with no unknown field and nothing after.
+func decodeStrict(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package hub
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/boucle/designation/meeting"
+)
+
+// Frame types on the wire (docs/PROTOCOL.md).
+const (
+	frameHello    = "hello"
+	frameOp       = "op"
+	frameWelcome  = "welcome"
+	frameSnapshot = "snapshot"
+	frameChanges  = "changes"
+	frameAck      = "ack"
+	frameRefused  = "refused"
+	framePresence = "presence"
+	frameError    = "error"
+)
+
+// CodeUnavailable is the wire code of an op that could not be made durable
+// (store down, room rebuilding, server stopping): it was not applied, the
+// client sends it again later with the same id.
+const CodeUnavailable meeting.Code = "unavailable"
+
+// Connection-level error codes sent in an "error" frame before the server
+// closes the socket.
+const (
+	codeBadHello     = "bad_hello"    // first frame was not a valid hello
+	codeBadFrame     = "bad_frame"    // a frame that is not valid JSON or not a known type
+	codeNotFound     = "not_found"    // no meeting with that id
+	codeUnauthorized = "unauthorized" // no token, or a token that does not open this meeting
+)
+
+// helloFrame is the first frame a client sends.
+type helloFrame struct {
+	Type    string `json:"type"`
+	Meeting string `json:"meeting"`
+	Token   string `json:"token"`
+	LastSeq uint64 `json:"lastSeq"`
+	Lang    string `json:"lang"`
+}
+
+// opFrame is an intent sent by a client.
+type opFrame struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Op      string          `json:"op"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type welcomeFrame struct {
+	Type     string       `json:"type"`
+	Meeting  string       `json:"meeting"`
+	Role     meeting.Role `json:"role"`
+	MemberID string       `json:"memberId,omitempty"`
+	Audience string       `json:"audience"`
+	Seq      uint64       `json:"seq"`
+	Now      time.Time    `json:"now"`
+}
+
+type snapshotFrame struct {
+	Type  string `json:"type"`
+	Seq   uint64 `json:"seq"`
+	State any    `json:"state"`
+}
+
+type changesFrame struct {
+	Type    string           `json:"type"`
+	Seq     uint64           `json:"seq"`
+	OpID    string           `json:"opId"`
+	OpType  string           `json:"opType"`
+	Changes []meeting.Change `json:"changes"`
+}
+
+type ackFrame struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Seq  uint64 `json:"seq"`
+}
+
+type refusedFrame struct {
+	Type    string       `json:"type"`
+	ID      string       `json:"id"`
+	Code    meeting.Code `json:"code"`
+	Field   string       `json:"field,omitempty"`
+	Message string       `json:"message"`
+}
+
+type presenceFrame struct {
+	Type      string              `json:"type"`
+	Connected int                 `json:"connected"`
+	Members   []string            `json:"members"`
+	Groups    map[string][]string `json:"groups"`
+	Screens   int                 `json:"screens"`
+	Facilit   int                 `json:"facilitators"`
+}
+
+type errorFrame struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// mustJSON encodes a frame built from our own types, which cannot fail to
+// encode; a failure is a programming error.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("hub: encode frame: " + err.Error())
+	}
+	return b
+}

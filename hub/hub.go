@@ -1,0 +1,317 @@
+// Package hub runs the live meetings: one actor goroutine per meeting owns
+// its state, orders the ops it receives (from WebSockets and from the REST
+// handlers), makes them durable in the op log, applies them, and fans the
+// resulting changes out to every connection of the meeting, encoded once per
+// audience. It also serves the WebSocket protocol of docs/PROTOCOL.md on an
+// accepted connection: hello, resume, ops, acks, presence.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/boucle/designation/meeting"
+	"github.com/boucle/designation/store"
+)
+
+// Options tunes a Hub. Zero values take the documented defaults.
+type Options struct {
+	// HistorySize is how many applied ops per meeting are kept encoded in
+	// memory to resume a client without a snapshot. Default 1024.
+	HistorySize int
+	// SnapshotEvery is how many applied ops go by between two snapshots of a
+	// meeting in the store (cold start replays at most that many). Default 500.
+	SnapshotEvery int
+	// SendQueue is how many frames may wait for one connection before it is
+	// closed as too slow (it then resumes). Default 256.
+	SendQueue int
+	// BatchMax is the most ops appended in one store call. Default 256.
+	BatchMax int
+	// PresenceDelay coalesces bursts of (dis)connections into one presence
+	// frame. Default 200 ms.
+	PresenceDelay time.Duration
+	// WriteTimeout bounds each WebSocket write. Default 5 s.
+	WriteTimeout time.Duration
+	// PingInterval is the time between two pings to detect dead phones; a
+	// ping unanswered within PingInterval closes the connection. Default 20 s.
+	PingInterval time.Duration
+	// HelloTimeout is how long a new connection has to send hello. Default 10 s.
+	HelloTimeout time.Duration
+	// ReadLimit is the largest frame a client may send, in bytes. Default 64 KiB.
+	ReadLimit int64
+	// AppendTimeout bounds one store append. Default 10 s.
+	AppendTimeout time.Duration
+	// Now is the clock that stamps ops. Default time.Now.
+	Now func() time.Time
+	// Logger receives operational events (never personal data). Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.HistorySize <= 0 {
+		o.HistorySize = 1024
+	}
+	if o.SnapshotEvery <= 0 {
+		o.SnapshotEvery = 500
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 256
+	}
+	if o.BatchMax <= 0 {
+		o.BatchMax = 256
+	}
+	if o.PresenceDelay <= 0 {
+		o.PresenceDelay = 200 * time.Millisecond
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 20 * time.Second
+	}
+	if o.HelloTimeout <= 0 {
+		o.HelloTimeout = 10 * time.Second
+	}
+	if o.ReadLimit <= 0 {
+		o.ReadLimit = 64 << 10
+	}
+	if o.AppendTimeout <= 0 {
+		o.AppendTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Errors of the hub's methods.
+var (
+	// ErrClosed: the hub (or the room) is shut down.
+	ErrClosed = errors.New("hub: closed")
+	// ErrExists: a meeting with that id is already loaded.
+	ErrExists = errors.New("hub: meeting already exists")
+	// ErrCodeTaken: another loaded meeting already has that join code.
+	ErrCodeTaken = errors.New("hub: join code taken")
+)
+
+// Hub holds every loaded meeting.
+type Hub struct {
+	log  store.Log
+	opts Options
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	rooms  map[string]*Room
+	codes  map[string]string // join code -> meeting id
+
+	roomsWG sync.WaitGroup
+	connsWG sync.WaitGroup
+}
+
+// New loads every meeting of the log (snapshot, then the ops after it) and
+// starts its actor. A meeting whose log cannot be replayed is logged and
+// left out rather than keeping every other meeting down.
+func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
+	opts = opts.withDefaults()
+	hctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{
+		log:    log,
+		opts:   opts,
+		ctx:    hctx,
+		cancel: cancel,
+		rooms:  map[string]*Room{},
+		codes:  map[string]string{},
+	}
+	ids, err := log.Meetings(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("hub: list meetings: %w", err)
+	}
+	type loaded struct {
+		id  string
+		r   *replayed
+		err error
+	}
+	jobs := make(chan string)
+	results := make(chan loaded)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range jobs {
+				r, err := replay(ctx, log, id, map[string]bool{}, opts.Logger)
+				results <- loaded{id, r, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, id := range ids {
+			select {
+			case jobs <- id:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var firstErr error
+	for l := range results {
+		if l.err != nil {
+			if ctx.Err() != nil && firstErr == nil {
+				firstErr = ctx.Err()
+			}
+			opts.Logger.Error("meeting not loaded", "meeting", l.id, "err", l.err)
+			continue
+		}
+		if !l.r.state.Created {
+			continue
+		}
+		h.startRoom(l.id, l.r)
+	}
+	if firstErr != nil {
+		h.Close()
+		return nil, fmt.Errorf("hub: load: %w", firstErr)
+	}
+	opts.Logger.Info("meetings loaded", "count", len(h.rooms))
+	return h, nil
+}
+
+// startRoom registers a room and starts its actor. The caller makes sure the
+// id is free.
+func (h *Hub) startRoom(id string, r *replayed) *Room {
+	room := newRoom(h, id, r)
+	h.mu.Lock()
+	h.rooms[id] = room
+	if code := r.state.JoinCode; code != "" {
+		h.codes[code] = id
+	}
+	h.mu.Unlock()
+	h.roomsWG.Add(1)
+	go func() {
+		defer h.roomsWG.Done()
+		room.loop()
+	}()
+	return room
+}
+
+// Room returns the loaded meeting id.
+func (h *Hub) Room(id string) (*Room, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.rooms[id]
+	return r, ok
+}
+
+// Lookup returns the id of the meeting whose join code is code.
+func (h *Hub) Lookup(code string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok := h.codes[code]
+	return id, ok
+}
+
+// CodeTaken says whether a loaded meeting already uses the join code.
+func (h *Hub) CodeTaken(code string) bool {
+	_, ok := h.Lookup(code)
+	return ok
+}
+
+// Meetings returns the number of loaded meetings.
+func (h *Hub) Meetings() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms)
+}
+
+// Create starts meeting id with its meeting.create op (built by the
+// server, actor RoleSystem) and returns the op's outcome. The join code in the
+// payload must be unique among loaded meetings (ErrCodeTaken otherwise). A
+// refused create leaves nothing behind.
+func (h *Hub) Create(ctx context.Context, id string, op *meeting.Op) (*Room, Result, error) {
+	if op.Type != meeting.OpMeetingCreate {
+		return nil, Result{}, fmt.Errorf("hub: create with op %q", op.Type)
+	}
+	var p meeting.MeetingCreate
+	if err := jsonUnmarshal(op.Payload, &p); err != nil {
+		return nil, Result{}, fmt.Errorf("hub: create payload: %w", err)
+	}
+	if id == "" {
+		return nil, Result{}, errors.New("hub: create without a meeting id")
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, Result{}, ErrClosed
+	}
+	if _, ok := h.rooms[id]; ok {
+		h.mu.Unlock()
+		return nil, Result{}, ErrExists
+	}
+	if _, ok := h.codes[p.JoinCode]; ok {
+		h.mu.Unlock()
+		return nil, Result{}, ErrCodeTaken
+	}
+	h.codes[p.JoinCode] = id // reserved until the create is refused
+	h.mu.Unlock()
+
+	room := h.startRoom(id, &replayed{state: meeting.New(id), ids: map[string]outcome{}})
+	res, err := room.Submit(ctx, op)
+	if err != nil || res.Err != nil {
+		h.remove(room)
+		if err == nil && res.Err.Code == CodeUnavailable {
+			err = fmt.Errorf("hub: create: %w", store.ErrUnavailable)
+		}
+		return nil, res, err
+	}
+	return room, res, nil
+}
+
+// remove stops a room and forgets it (a meeting whose creation was refused).
+func (h *Hub) remove(room *Room) {
+	h.mu.Lock()
+	if h.rooms[room.id] == room {
+		delete(h.rooms, room.id)
+	}
+	for code, id := range h.codes {
+		if id == room.id {
+			delete(h.codes, code)
+		}
+	}
+	h.mu.Unlock()
+	room.stopOnce.Do(func() { close(room.stop) })
+}
+
+// registerCode indexes a meeting's join code once its create op is applied.
+func (h *Hub) registerCode(code, id string) {
+	h.mu.Lock()
+	h.codes[code] = id
+	h.mu.Unlock()
+}
+
+// Close stops every room and closes every WebSocket with "going away", then
+// waits for them. It does not close the store.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.connsWG.Wait()
+	h.roomsWG.Wait()
+}
+
+// Done is closed when the hub starts shutting down.
+func (h *Hub) Done() <-chan struct{} { return h.ctx.Done() }

@@ -1,0 +1,810 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/boucle/designation/meeting"
+	"github.com/boucle/designation/store"
+)
+
+// Result is the outcome of one submitted op.
+type Result struct {
+	// Seq is the op's place in the meeting's log (0 when refused before
+	// being appended).
+	Seq uint64
+	// Dup is true when the op (same id) was already in the log: it was not
+	// applied again and Seq is the original one.
+	Dup bool
+	// Err is the refusal, nil when the op was applied. Code CodeUnavailable
+	// means it was not made durable: send it again later with the same id.
+	Err *meeting.Error
+}
+
+// outcome is what became of an op that is in the log.
+type outcome struct {
+	seq uint64
+	err *meeting.Error // refused by Apply (in the log, changed nothing)
+}
+
+// request is one op waiting for the actor.
+type request struct {
+	op    *meeting.Op
+	sub   *subscriber // WebSocket: the ack or refusal goes to its queue
+	reply chan Result // REST: buffered, receives exactly one Result
+}
+
+// histEntry is one applied op, encoded once per audience.
+type histEntry struct {
+	seq      uint64
+	full     []byte
+	redacted []byte
+}
+
+// Room is one live meeting: a goroutine (loop) owns its state and
+// everything below "owned by the loop".
+type Room struct {
+	id       string
+	hub      *Hub
+	intake   chan *request
+	calls    chan func()
+	stop     chan struct{} // closed to stop the loop (meeting removed)
+	stopOnce sync.Once
+	done     chan struct{} // closed when the loop has returned
+
+	// Owned by the loop.
+	state         *meeting.State
+	ids           map[string]outcome // every op id of the log
+	skip          map[string]bool    // ops whose Apply panicked: skipped on replay
+	history       []histEntry
+	subs          map[*subscriber]struct{}
+	stale         bool // an append failed: the log may hold ops not applied here
+	sinceSnapshot int
+	presenceDirty bool
+	presenceTimer *time.Timer
+	lastPresence  []byte
+	log           *slog.Logger
+}
+
+func newRoom(h *Hub, id string, r *replayed) *Room {
+	return &Room{
+		id:            id,
+		hub:           h,
+		intake:        make(chan *request, h.opts.BatchMax),
+		calls:         make(chan func()),
+		stop:          make(chan struct{}),
+		done:          make(chan struct{}),
+		state:         r.state,
+		ids:           r.ids,
+		skip:          r.skip,
+		subs:          map[*subscriber]struct{}{},
+		sinceSnapshot: r.sinceSnapshot,
+		log:           h.opts.Logger.With("meeting", id),
+	}
+}
+
+// ID is the meeting's id.
+func (r *Room) ID() string { return r.id }
+
+// Submit hands op to the meeting's actor and waits for its outcome. The
+// caller sets op.ID, op.Type, op.Actor and op.Payload; the actor stamps At and
+// Seq. The error is non-nil only when the hub stops or ctx ends first.
+func (r *Room) Submit(ctx context.Context, op *meeting.Op) (Result, error) {
+	q := &request{op: op, reply: make(chan Result, 1)}
+	if err := r.enqueue(ctx, q); err != nil {
+		return Result{}, err
+	}
+	select {
+	case res := <-q.reply:
+		return res, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	case <-r.done:
+		// The loop may have answered just before returning.
+		select {
+		case res := <-q.reply:
+			return res, nil
+		default:
+			return Result{}, ErrClosed
+		}
+	}
+}
+
+func (r *Room) enqueue(ctx context.Context, q *request) error {
+	select {
+	case r.intake <- q:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.done:
+		return ErrClosed
+	case <-r.hub.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// Read runs fn inside the actor, with the meeting's current state. fn must
+// not keep s or anything it points to, nor change it. A panic in fn is
+// returned as an error.
+func (r *Room) Read(ctx context.Context, fn func(s *meeting.State)) error {
+	var perr error
+	err := r.call(ctx, func() {
+		defer func() {
+			if p := recover(); p != nil {
+				perr = fmt.Errorf("hub: read %s: panic: %v", r.id, p)
+			}
+		}()
+		fn(r.state)
+	})
+	if err != nil {
+		return err
+	}
+	return perr
+}
+
+// call runs fn on the loop and waits for it.
+func (r *Room) call(ctx context.Context, fn func()) error {
+	finished := make(chan struct{})
+	wrapped := func() {
+		defer close(finished)
+		fn()
+	}
+	select {
+	case r.calls <- wrapped:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.done:
+		return ErrClosed
+	}
+	select {
+	case <-finished:
+		return nil
+	case <-r.done:
+		return ErrClosed
+	}
+}
+
+// loop is the actor. It stops when the hub closes or the room is removed.
+func (r *Room) loop() {
+	defer close(r.done)
+	defer r.shutdown()
+	var presenceC <-chan time.Time
+	for {
+		select {
+		case <-r.hub.ctx.Done():
+			return
+		case <-r.stop:
+			return
+		case fn := <-r.calls:
+			fn()
+		case q := <-r.intake:
+			batch := []*request{q}
+		drain:
+			for len(batch) < r.hub.opts.BatchMax {
+				select {
+				case q := <-r.intake:
+					batch = append(batch, q)
+				default:
+					break drain
+				}
+			}
+			r.process(batch)
+		case <-presenceC:
+			presenceC = nil
+			r.presenceTimer = nil
+			r.sendPresence()
+		}
+		if r.presenceDirty && r.presenceTimer == nil {
+			r.presenceDirty = false
+			r.presenceTimer = time.NewTimer(r.hub.opts.PresenceDelay)
+			presenceC = r.presenceTimer.C
+		}
+	}
+}
+
+// shutdown answers the ops still queued and lets go of the subscribers (their
+// connections are closed by the hub's context).
+func (r *Room) shutdown() {
+	if r.presenceTimer != nil {
+		r.presenceTimer.Stop()
+	}
+	for {
+		select {
+		case q := <-r.intake:
+			r.reply(q, Result{Err: unavailable("server stopping")})
+		default:
+			return
+		}
+	}
+}
+
+func unavailable(detail string) *meeting.Error {
+	return &meeting.Error{Code: CodeUnavailable, Detail: detail}
+}
+
+// pending is an accepted op of a batch, with the requests that re-sent the
+// same id within the batch.
+type pending struct {
+	reqs []*request
+	op   *meeting.Op
+}
+
+// process checks, appends, applies and publishes one batch.
+func (r *Room) process(batch []*request) {
+	if r.stale {
+		if err := r.catchUp(); err != nil {
+			r.log.Warn("catch-up failed", "err", err)
+			for _, q := range batch {
+				r.reply(q, Result{Err: unavailable("store unavailable")})
+			}
+			return
+		}
+	}
+	now := r.hub.opts.Now().UTC().Truncate(time.Millisecond)
+	var accepted []*pending
+	byID := map[string]*pending{}
+	for _, q := range batch {
+		if q.sub != nil {
+			if q.sub.gone {
+				continue // closed: the client resends after it reconnects
+			}
+			q.op.Actor = q.sub.actor
+		}
+		if o, ok := r.ids[q.op.ID]; ok {
+			r.reply(q, Result{Seq: o.seq, Dup: true, Err: o.err})
+			continue
+		}
+		if p, ok := byID[q.op.ID]; ok {
+			p.reqs = append(p.reqs, q)
+			continue
+		}
+		q.op.At = now
+		q.op.Seq = 0
+		if err := r.check(q.op); err != nil {
+			r.reply(q, Result{Err: err})
+			continue
+		}
+		p := &pending{reqs: []*request{q}, op: q.op}
+		accepted = append(accepted, p)
+		byID[q.op.ID] = p
+	}
+	if len(accepted) == 0 {
+		return
+	}
+	entries := make([]store.Entry, len(accepted))
+	for i, p := range accepted {
+		data, err := json.Marshal(p.op)
+		if err != nil { // cannot happen: payload is valid JSON (checked)
+			r.replyAll(accepted, Result{Err: &meeting.Error{Code: meeting.CodeInvalid, Detail: "encode op"}})
+			return
+		}
+		entries[i] = store.Entry{ID: p.op.ID, Data: data}
+	}
+	ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+	appended, err := r.hub.log.Append(ctx, r.id, entries)
+	cancel()
+	if err == nil && len(appended) != len(entries) {
+		err = fmt.Errorf("store returned %d results for %d entries", len(appended), len(entries))
+	}
+	if err != nil {
+		// Some entries may be durable anyway: catch up before the next batch.
+		r.stale = true
+		r.log.Warn("append failed", "ops", len(entries), "err", err)
+		r.replyAll(accepted, Result{Err: unavailable("store unavailable")})
+		return
+	}
+	for i, p := range accepted {
+		a := appended[i]
+		if a.Dup && a.Seq <= r.state.Seq {
+			if o, ok := r.ids[p.op.ID]; ok {
+				r.replyTo(p, Result{Seq: o.seq, Dup: true, Err: o.err})
+			} else {
+				r.replyTo(p, Result{Seq: a.Seq, Dup: true})
+			}
+			continue
+		}
+		if a.Dup || a.Seq != r.state.Seq+1 {
+			// Another writer appended to this meeting's log: apply the log
+			// in its order.
+			if err := r.catchUp(); err != nil {
+				r.stale = true
+				r.log.Warn("catch-up failed", "err", err)
+				r.replyAll(accepted[i:], Result{Err: unavailable("store unavailable")})
+				return
+			}
+			if o, ok := r.ids[p.op.ID]; ok {
+				r.replyTo(p, Result{Seq: o.seq, Dup: a.Dup, Err: o.err})
+			} else {
+				r.replyTo(p, Result{Err: unavailable("not applied")})
+			}
+			continue
+		}
+		p.op.Seq = a.Seq
+		if !r.applyAndPublish(p.op) {
+			// The room's state cannot be trusted: rebuild it from the log.
+			r.replyAll(accepted[i:], Result{Err: unavailable("meeting reloading")})
+			r.rebuild(p.op.ID)
+			return
+		}
+		o := r.ids[p.op.ID]
+		r.replyTo(p, Result{Seq: o.seq, Err: o.err})
+	}
+	r.maybeSnapshot()
+}
+
+// check runs meeting.Check, turning a panic into a refusal.
+func (r *Room) check(op *meeting.Op) (refusal *meeting.Error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("check panicked", "op", op.Type, "panic", fmt.Sprint(p))
+			refusal = unavailable("internal error")
+		}
+	}()
+	err := meeting.Check(r.state, op)
+	if err == nil {
+		return nil
+	}
+	return asMeetingError(err)
+}
+
+func asMeetingError(err error) *meeting.Error {
+	var me *meeting.Error
+	if errors.As(err, &me) {
+		return me
+	}
+	return &meeting.Error{Code: meeting.CodeInvalid, Detail: err.Error()}
+}
+
+// applyAndPublish applies a logged op, records its outcome, encodes its
+// changes once per audience, keeps them in the history and queues them to
+// every subscriber. It returns false when Apply panicked (state untrusted).
+func (r *Room) applyAndPublish(op *meeting.Op) bool {
+	var full, redacted []byte
+	var applyErr error
+	ok := func() (ok bool) {
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Error("apply panicked", "op", op.Type, "seq", op.Seq, "panic", fmt.Sprint(p))
+				ok = false
+			}
+		}()
+		var ch meeting.Changes
+		ch, applyErr = meeting.Apply(r.state, op)
+		full = encodeChanges(op, r.state.ChangesFor(ch, meeting.Full))
+		redacted = encodeChanges(op, r.state.ChangesFor(ch, meeting.Redacted))
+		return true
+	}()
+	if !ok {
+		return false
+	}
+	o := outcome{seq: op.Seq}
+	if applyErr != nil {
+		o.err = asMeetingError(applyErr)
+	}
+	r.ids[op.ID] = o
+	r.sinceSnapshot++
+	r.pushHistory(histEntry{seq: op.Seq, full: full, redacted: redacted})
+	for s := range r.subs {
+		if s.audience == meeting.Full {
+			r.send(s, full)
+		} else {
+			r.send(s, redacted)
+		}
+	}
+	if op.Type == meeting.OpMeetingCreate && r.state.JoinCode != "" {
+		r.hub.registerCode(r.state.JoinCode, r.id)
+	}
+	r.recheckSubscribers()
+	r.presenceDirty = true // group moves change presence
+	return true
+}
+
+func encodeChanges(op *meeting.Op, ch []meeting.Change) []byte {
+	if ch == nil {
+		ch = []meeting.Change{}
+	}
+	return mustJSON(changesFrame{Type: frameChanges, Seq: op.Seq, OpID: op.ID, OpType: op.Type, Changes: ch})
+}
+
+func (r *Room) pushHistory(e histEntry) {
+	r.history = append(r.history, e)
+	if n := r.hub.opts.HistorySize; len(r.history) > 2*n {
+		r.history = slices.Clone(r.history[len(r.history)-n:])
+	}
+}
+
+// recheckSubscribers closes the connections whose token no longer gives the
+// role they were welcomed with (rapporteur set or cleared, token revoked,
+// member removed): they reconnect and get the view of their new role.
+func (r *Room) recheckSubscribers() {
+	for s := range r.subs {
+		actor, ok := r.state.Authenticate(s.tokenHash)
+		if ok && actor == s.actor && r.state.AudienceOf(actor) == s.audience {
+			continue
+		}
+		code, reason := StatusRoleChanged, "role changed: reconnect"
+		if !ok {
+			code, reason = StatusRevoked, "access revoked"
+		}
+		r.drop(s, code, reason)
+	}
+}
+
+// send queues a frame without ever blocking: a full queue closes the
+// connection (the client resumes from its lastSeq).
+func (r *Room) send(s *subscriber, frame []byte) {
+	select {
+	case s.send <- frame:
+	default:
+		r.drop(s, StatusTooSlow, "too slow: resume")
+	}
+}
+
+// drop closes a subscriber's connection and forgets it.
+func (r *Room) drop(s *subscriber, code StatusCode, reason string) {
+	s.gone = true
+	delete(r.subs, s)
+	s.kick(code, reason)
+	r.presenceDirty = true
+}
+
+// reply answers one request.
+func (r *Room) reply(q *request, res Result) {
+	if q.reply != nil {
+		q.reply <- res
+		return
+	}
+	if q.sub == nil || q.sub.gone {
+		return
+	}
+	if res.Err != nil {
+		r.send(q.sub, mustJSON(refusedFrame{
+			Type:    frameRefused,
+			ID:      q.op.ID,
+			Code:    res.Err.Code,
+			Field:   res.Err.Field,
+			Message: refusalMessage(res.Err, q.sub.lang),
+		}))
+		return
+	}
+	r.send(q.sub, mustJSON(ackFrame{Type: frameAck, ID: q.op.ID, Seq: res.Seq}))
+}
+
+func (r *Room) replyTo(p *pending, res Result) {
+	for _, q := range p.reqs {
+		r.reply(q, res)
+	}
+}
+
+func (r *Room) replyAll(ps []*pending, res Result) {
+	for _, p := range ps {
+		r.replyTo(p, res)
+	}
+}
+
+// refusalMessage is the user-facing text of a refusal.
+func refusalMessage(e *meeting.Error, lang string) (msg string) {
+	if e.Code == CodeUnavailable {
+		if lang == "en" {
+			return "Temporarily unavailable: your change will be sent again."
+		}
+		return "Service momentanément indisponible : votre modification sera renvoyée."
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			msg = string(e.Code)
+		}
+	}()
+	return e.MessageFor(lang)
+}
+
+// catchUp applies the ops of the log this room has not applied yet.
+func (r *Room) catchUp() error {
+	ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+	defer cancel()
+	var panicked string
+	err := r.hub.log.Read(ctx, r.id, r.state.Seq, func(rec store.Record) error {
+		if rec.Seq != r.state.Seq+1 {
+			return fmt.Errorf("gap in log: seq %d after %d", rec.Seq, r.state.Seq)
+		}
+		op, err := meeting.DecodeOp(rec.Data)
+		if err != nil {
+			return fmt.Errorf("decode seq %d: %w", rec.Seq, err)
+		}
+		op.Seq = rec.Seq
+		if _, dup := r.ids[op.ID]; dup || r.skip[op.ID] {
+			r.state.Seq = rec.Seq
+			return nil
+		}
+		if !r.applyAndPublish(op) {
+			panicked = op.ID
+			return errPanicked
+		}
+		return nil
+	})
+	if errors.Is(err, errPanicked) {
+		r.rebuild(panicked)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("hub: catch up %s: %w", r.id, err)
+	}
+	r.stale = false
+	r.maybeSnapshot()
+	return nil
+}
+
+var errPanicked = errors.New("apply panicked")
+
+// rebuild discards the state (an Apply panicked on op poison, so it may be
+// half changed) and replays the log without that op. Every subscriber gets a
+// fresh snapshot, since what it was sent may not match the rebuilt state.
+func (r *Room) rebuild(poison string) {
+	r.skip[poison] = true
+	ctx, cancel := context.WithTimeout(r.hub.ctx, time.Minute)
+	defer cancel()
+	rp, err := replay(ctx, r.hub.log, r.id, r.skip, r.log)
+	if err != nil {
+		// Keep serving the last good state we can get: mark stale so the
+		// next batch retries through catch-up.
+		r.log.Error("rebuild failed", "err", err)
+		r.state = meeting.New(r.id)
+		r.ids = map[string]outcome{}
+		r.stale = true
+		r.history = nil
+		return
+	}
+	r.state, r.ids, r.skip = rp.state, rp.ids, rp.skip
+	r.history = nil
+	r.stale = false
+	r.log.Warn("meeting rebuilt from the log", "seq", r.state.Seq, "skipped", len(r.skip))
+	for s := range r.subs {
+		r.send(s, r.snapshotFrame(s.audience))
+	}
+	r.recheckSubscribers()
+}
+
+func (r *Room) snapshotFrame(a meeting.Audience) []byte {
+	return mustJSON(snapshotFrame{Type: frameSnapshot, Seq: r.state.Seq, State: r.state.View(a)})
+}
+
+// maybeSnapshot saves a snapshot every SnapshotEvery applied ops.
+func (r *Room) maybeSnapshot() {
+	if r.sinceSnapshot < r.hub.opts.SnapshotEvery {
+		return
+	}
+	data, err := func() (data []byte, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("encode panicked: %v", p)
+			}
+		}()
+		return r.state.Encode(), nil
+	}()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+		err = r.hub.log.SaveSnapshot(ctx, r.id, r.state.Seq, data)
+		cancel()
+	}
+	if err != nil {
+		r.log.Warn("snapshot not saved", "seq", r.state.Seq, "err", err)
+		return
+	}
+	r.sinceSnapshot = 0
+}
+
+// subscribe authenticates a connection and registers it, queueing the welcome
+// and the catch-up (changes from the history, or a snapshot) before any live
+// frame: no gap, no duplicate.
+func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
+	actor, ok := r.state.Authenticate(s.tokenHash)
+	if !ok {
+		return meeting.Actor{}, false
+	}
+	s.actor = actor
+	s.audience = r.state.AudienceOf(actor)
+	s.send <- mustJSON(welcomeFrame{
+		Type:     frameWelcome,
+		Meeting:  r.id,
+		Role:     actor.Role,
+		MemberID: actor.MemberID,
+		Audience: s.audience.String(),
+		Seq:      r.state.Seq,
+		Now:      r.hub.opts.Now().UTC().Truncate(time.Millisecond),
+	})
+	for _, frame := range r.catchUpFrames(s.audience, lastSeq, cap(s.send)/2) {
+		s.send <- frame
+	}
+	r.subs[s] = struct{}{}
+	r.presenceDirty = true
+	return actor, true
+}
+
+// catchUpFrames returns what a client at lastSeq misses: the history frames
+// after lastSeq when the history holds them all and they fit in max frames,
+// else a snapshot.
+func (r *Room) catchUpFrames(a meeting.Audience, lastSeq uint64, max int) [][]byte {
+	seq := r.state.Seq
+	if lastSeq == seq && lastSeq > 0 {
+		return nil
+	}
+	if lastSeq > 0 && lastSeq < seq && int(seq-lastSeq) <= max && len(r.history) > 0 &&
+		r.history[0].seq <= lastSeq+1 && r.history[len(r.history)-1].seq == seq {
+		i, _ := slices.BinarySearchFunc(r.history, lastSeq+1, func(e histEntry, t uint64) int {
+			return cmpUint(e.seq, t)
+		})
+		frames := make([][]byte, 0, len(r.history)-i)
+		for _, e := range r.history[i:] {
+			if a == meeting.Full {
+				frames = append(frames, e.full)
+			} else {
+				frames = append(frames, e.redacted)
+			}
+		}
+		return frames
+	}
+	return [][]byte{r.snapshotFrame(a)}
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (r *Room) unsubscribe(s *subscriber) {
+	if _, ok := r.subs[s]; ok {
+		delete(r.subs, s)
+		r.presenceDirty = true
+	}
+	s.gone = true
+}
+
+// presence is who is connected now.
+func (r *Room) presence() []byte {
+	f := presenceFrame{Type: framePresence, Connected: len(r.subs), Members: []string{}, Groups: map[string][]string{}}
+	seen := map[string]bool{}
+	for s := range r.subs {
+		switch s.actor.Role {
+		case meeting.RoleProjector:
+			f.Screens++
+		case meeting.RoleFacilitator:
+			f.Facilit++
+		default:
+			id := s.actor.MemberID
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			f.Members = append(f.Members, id)
+			if m := r.state.Members[id]; m != nil && m.GroupID != "" {
+				f.Groups[m.GroupID] = append(f.Groups[m.GroupID], id)
+			}
+		}
+	}
+	slices.Sort(f.Members)
+	for _, ids := range f.Groups {
+		slices.Sort(ids)
+	}
+	return mustJSON(f)
+}
+
+func (r *Room) sendPresence() {
+	frame := r.presence()
+	if string(frame) == string(r.lastPresence) {
+		return
+	}
+	r.lastPresence = frame
+	for s := range r.subs {
+		r.send(s, frame)
+	}
+}
+
+// replayed is a meeting rebuilt from the log.
+type replayed struct {
+	state         *meeting.State
+	ids           map[string]outcome
+	skip          map[string]bool
+	sinceSnapshot int
+}
+
+// replay rebuilds a meeting from its snapshot and the ops after it, skipping
+// the ops of skip. An op whose Apply panics is added to skip and the replay
+// starts over, so one bad op cannot keep a meeting down.
+func replay(ctx context.Context, log store.Log, id string, skip map[string]bool, logger *slog.Logger) (*replayed, error) {
+	for range 16 {
+		rp, poison, err := replayOnce(ctx, log, id, skip)
+		if err != nil {
+			return nil, err
+		}
+		if poison == "" {
+			return rp, nil
+		}
+		logger.Error("op skipped: apply panicked during replay", "meeting", id, "op", poison)
+		skip[poison] = true
+	}
+	return nil, fmt.Errorf("hub: replay %s: too many ops panicked", id)
+}
+
+func replayOnce(ctx context.Context, log store.Log, id string, skip map[string]bool) (_ *replayed, poison string, _ error) {
+	rp := &replayed{state: meeting.New(id), ids: map[string]outcome{}, skip: skip}
+	snapSeq, data, ok, err := log.Snapshot(ctx, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("hub: snapshot of %s: %w", id, err)
+	}
+	if ok {
+		st, err := meeting.Decode(data)
+		if err == nil && st.Seq == snapSeq {
+			rp.state = st
+		} else {
+			snapSeq = 0 // unusable snapshot: replay everything
+		}
+	}
+	readFrom := uint64(0) // from 0 to learn every op id (re-sent ops stay duplicates)
+again:
+	err = log.Read(ctx, id, readFrom, func(rec store.Record) error {
+		if rec.Seq <= snapSeq {
+			rp.ids[rec.ID] = outcome{seq: rec.Seq}
+			return nil
+		}
+		if rec.Seq != rp.state.Seq+1 {
+			return fmt.Errorf("gap in log: seq %d after %d", rec.Seq, rp.state.Seq)
+		}
+		if skip[rec.ID] {
+			rp.state.Seq = rec.Seq
+			rp.ids[rec.ID] = outcome{seq: rec.Seq, err: unavailable("skipped")}
+			return nil
+		}
+		op, err := meeting.DecodeOp(rec.Data)
+		if err != nil {
+			return fmt.Errorf("decode seq %d: %w", rec.Seq, err)
+		}
+		op.Seq = rec.Seq
+		panicked := false
+		var applyErr error
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					panicked = true
+				}
+			}()
+			_, applyErr = meeting.Apply(rp.state, op)
+		}()
+		if panicked {
+			poison = rec.ID
+			return errPanicked
+		}
+		o := outcome{seq: rec.Seq}
+		if applyErr != nil {
+			o.err = asMeetingError(applyErr)
+		}
+		rp.ids[rec.ID] = o
+		rp.sinceSnapshot++
+		return nil
+	})
+	if errors.Is(err, errPanicked) {
+		return nil, poison, nil
+	}
+	if errors.Is(err, store.ErrTrimmed) && readFrom == 0 && snapSeq > 0 && rp.state.Seq == snapSeq {
+		// The ops behind the snapshot are gone (and the store keeps their
+		// ids for de-duplication): read only what follows it.
+		readFrom = snapSeq
+		goto again
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("hub: replay %s: %w", id, err)
+	}
+	return rp, "", nil
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
