@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// version is the server's version, printed by -version.
+const version = "0.1.0"
+
+// Config is the whole configuration of the server. Every field has a flag
+// and an environment variable; the flag wins over the environment, which
+// wins over the default.
+type Config struct {
+	// Addr is the address to listen on (-addr, or PORT as ":PORT").
+	// Default ":8080"; "127.0.0.1:0" picks a free port.
+	Addr string
+	// DataDir is the folder of the bbolt file designation.db (-data,
+	// DATA_DIR). Default "./data". Created when missing.
+	DataDir string
+	// PublicURL is the URL people open, e.g. "https://designation.example.org"
+	// (-public-url, PUBLIC_URL). It builds the links and QR codes and is the
+	// only Origin accepted on the WebSocket. Default: derived from the
+	// listener ("http://localhost:8080").
+	PublicURL string
+	// LogFormat is "text" or "json" (-log-format, LOG_FORMAT). Default "text".
+	LogFormat string
+	// ShutdownTimeout bounds a graceful shutdown (-shutdown-timeout,
+	// SHUTDOWN_TIMEOUT). Default 10s.
+	ShutdownTimeout time.Duration
+}
+
+// flagSpec documents one setting for -help.
+type flagSpec struct {
+	name, env, def, usage string
+}
+
+// flagSpecs lists the settings in the order -help shows them.
+func flagSpecs() []flagSpec {
+	return []flagSpec{
+		{"addr", "PORT", ":8080", "address to listen on; PORT=8080 means :8080; 127.0.0.1:0 picks a free port"},
+		{"data", "DATA_DIR", "./data", "folder of the data file designation.db (created when missing)"},
+		{"public-url", "PUBLIC_URL", "", "public URL of the app (links, QR codes, allowed WebSocket Origin); default derived from the listener"},
+		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
+		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
+	}
+}
+
+// parseConfig reads the flags and the environment. It returns flag.ErrHelp
+// after printing the help, and errVersion for -version.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("designation", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	values := map[string]*string{}
+	for _, f := range flagSpecs() {
+		def := f.def
+		if v := getenv(f.env); v != "" {
+			def = v
+			if f.env == "PORT" && !strings.Contains(v, ":") {
+				def = ":" + v
+			}
+		}
+		values[f.name] = fs.String(f.name, def, f.usage)
+	}
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: designation [flags]\n\nRuns the live designation meeting app.\n\nFlags (environment variable, default):\n")
+		for _, f := range flagSpecs() {
+			def := f.def
+			if def == "" {
+				def = "derived"
+			}
+			fmt.Fprintf(stderr, "  -%s (%s, default %s)\n      %s\n", f.name, f.env, def, f.usage)
+		}
+		fmt.Fprintf(stderr, "  -version\n      print the version and exit\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *showVersion {
+		return Config{}, errVersion
+	}
+	cfg := Config{
+		Addr:      *values["addr"],
+		DataDir:   *values["data"],
+		PublicURL: strings.TrimRight(*values["public-url"], "/"),
+		LogFormat: *values["log-format"],
+	}
+	d, err := time.ParseDuration(*values["shutdown-timeout"])
+	if err != nil || d <= 0 {
+		return Config{}, fmt.Errorf("-shutdown-timeout: %q is not a positive duration", *values["shutdown-timeout"])
+	}
+	cfg.ShutdownTimeout = d
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return Config{}, fmt.Errorf("-log-format: %q is not text or json", cfg.LogFormat)
+	}
+	if cfg.DataDir == "" {
+		return Config{}, errors.New("-data: must not be empty")
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return Config{}, fmt.Errorf("-public-url: %q must be http(s)://host[:port] without a path", cfg.PublicURL)
+		}
+	}
+	return cfg, nil
+}
+
+// errVersion tells run that -version was asked for.
+var errVersion = errors.New("version requested")

@@ -1,0 +1,137 @@
+// Command server runs the live designation meeting app: the HTTP API, the
+// WebSocket hub and the browser app, with the op log in one bbolt file.
+//
+//	go run ./server -help
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/boucle/designation/hub"
+	"github.com/boucle/designation/store"
+	"github.com/boucle/designation/store/bolt"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "designation:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the server and blocks until ctx is cancelled (SIGINT/SIGTERM),
+// then shuts down gracefully: stop accepting, close the WebSockets with
+// "going away", finish the ops in flight, close the store.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, "designation", version)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.LogFormat, stderr)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	dbPath := filepath.Join(cfg.DataDir, "designation.db")
+	oplog, err := openLog(dbPath)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dbPath, err)
+	}
+	logClosed := false
+	defer func() {
+		if !logClosed {
+			oplog.Close()
+		}
+	}()
+
+	h, err := hub.New(ctx, oplog, hub.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	localURL := "http://" + displayHost(ln.Addr().(*net.TCPAddr))
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = localURL
+	}
+	srv := &http.Server{
+		Handler:           NewServer(cfg, h, oplog, pages(), logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("server started", "addr", ln.Addr().String(), "data", dbPath, "meetings", h.Meetings())
+	fmt.Fprintf(stdout, "listening on %s\n", localURL)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := make(chan error, 1)
+	go func() { shutdownErr <- srv.Shutdown(sctx) }() // stops accepting; waits for plain requests
+	h.Close()                                         // WebSockets: going away; rooms finish their batch
+	if err := <-shutdownErr; err != nil {
+		logger.Warn("shutdown incomplete", "err", err)
+	}
+	logClosed = true
+	if err := oplog.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// displayHost is the host:port to print for a listener: "localhost" for an
+// unspecified address.
+func displayHost(a *net.TCPAddr) string {
+	if a.IP == nil || a.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", a.Port)
+	}
+	return net.JoinHostPort(a.IP.String(), fmt.Sprint(a.Port))
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// pages is the browser app (nil until the static package is built).
+func pages() fs.FS { return nil }
+
+// openLog opens the embedded op log.
+func openLog(path string) (store.Log, error) {
+	return bolt.Open(path, bolt.Options{})
+}

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/boucle/designation/hub"
+	"github.com/boucle/designation/meeting"
+	"github.com/boucle/designation/store"
+)
+
+// Server holds the dependencies of the HTTP handlers.
+type Server struct {
+	cfg       Config
+	hub       *hub.Hub
+	log       store.Log
+	pages     fs.FS // the browser app; nil serves 503 on pages
+	logger    *slog.Logger
+	secure    bool   // public URL is https: cookies get Secure
+	publicURL string // without trailing slash
+	limiter   *rateLimiter
+}
+
+// NewServer returns the app's whole HTTP handler (see routes.go). pages is
+// the browser app (static.FS()), nil to serve the API only.
+func NewServer(cfg Config, h *hub.Hub, log store.Log, pages fs.FS, logger *slog.Logger) http.Handler {
+	s := &Server{
+		cfg:       cfg,
+		hub:       h,
+		log:       log,
+		pages:     pages,
+		logger:    logger,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		limiter:   newRateLimiter(5, 50, time.Now),
+	}
+	if u, err := url.Parse(s.publicURL); err == nil && u.Scheme == "https" {
+		s.secure = true
+	}
+	return s.routes()
+}
+
+// contentSecurityPolicy is sent with every response (docs/PROTOCOL.md): no
+// inline script or style, nothing from another origin.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// Body size limits, in bytes.
+const (
+	maxJSONBody = 64 << 10
+	maxCSVBody  = 2 << 20
+)
+
+// securityHeaders sets the CSP and the other protective headers. Responses
+// of the API and of the secret links are never cached.
+func (s *Server) securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		p := c.Request.URL.Path
+		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/a/") || strings.HasPrefix(p, "/s/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		c.Next()
+	}
+}
+
+// limitBody bounds request bodies: the CSV import gets more room than the
+// JSON endpoints.
+func limitBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Body != nil {
+			limit := int64(maxJSONBody)
+			if strings.HasSuffix(c.FullPath(), "/members/import") {
+				limit = maxCSVBody
+			}
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		}
+		c.Next()
+	}
+}
+
+// requestLog writes one line per request with the route pattern, never the
+// path (secret links carry secrets in their path) nor the query (member
+// search terms are names).
+func (s *Server) requestLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "/ws" {
+			return // the WebSocket handler logs open and close itself
+		}
+		if route == "" {
+			route = "unmatched"
+		}
+		s.logger.Info("request",
+			"method", c.Request.Method,
+			"route", route,
+			"status", c.Writer.Status(),
+			"duration_ms", time.Since(start).Milliseconds(),
+			"bytes", c.Writer.Size(),
+		)
+	}
+}
+
+// recovery turns a handler panic into a 500 without taking the server down
+// (and logs it without the request's path or body).
+func (s *Server) recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.logger.Error("handler panicked", "route", c.FullPath(), "panic", fmt.Sprint(p))
+				if !c.Writer.Written() {
+					writeError(c, http.StatusInternalServerError, "internal", "internal error")
+				}
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}
+
+// apiError is the body of every error response of the API.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(c *gin.Context, status int, code, message string) {
+	var e apiError
+	e.Error.Code = code
+	e.Error.Message = message
+	c.AbortWithStatusJSON(status, e)
+}
+
+// statusOf maps a refusal code to its HTTP status, in one place.
+func statusOf(code meeting.Code) int {
+	switch code {
+	case meeting.CodeInvalid, meeting.CodeUnknownOp:
+		return http.StatusBadRequest
+	case meeting.CodeNotAllowed:
+		return http.StatusForbidden
+	case meeting.CodeNotFound, meeting.CodeNotCreated:
+		return http.StatusNotFound
+	case meeting.CodePurged:
+		return http.StatusGone
+	case meeting.CodeIneligible, meeting.CodeArgumentMissing:
+		return http.StatusUnprocessableEntity
+	case hub.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	default: // conflict, wrong_step, group_full, list_full, closed
+		return http.StatusConflict
+	}
+}
+
+// writeRefusal answers with a domain refusal.
+func writeRefusal(c *gin.Context, e *meeting.Error, lang string) {
+	var body apiError
+	body.Error.Code = string(e.Code)
+	body.Error.Field = e.Field
+	body.Error.Message = messageOf(e, lang)
+	c.AbortWithStatusJSON(statusOf(e.Code), body)
+}
+
+// messageOf is the user-facing message of a refusal, safe if the domain
+// does not know the code.
+func messageOf(e *meeting.Error, lang string) (msg string) {
+	if e.Code == hub.CodeUnavailable {
+		if lang == "en" {
+			return "Temporarily unavailable, try again."
+		}
+		return "Service momentanément indisponible, réessayez."
+	}
+	defer func() {
+		if recover() != nil {
+			msg = string(e.Code)
+		}
+	}()
+	return e.MessageFor(lang)
+}
+
+// langOf picks fr (default) or en from Accept-Language.
+func langOf(c *gin.Context) string {
+	if strings.HasPrefix(strings.ToLower(c.GetHeader("Accept-Language")), "en") {
+		return "en"
+	}
+	return "fr"
+}
+
+// writeHubError answers when the hub could not take an op (stopping,
+// store down, request cancelled).
+func writeHubError(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		c.Abort()
+	default:
+		writeError(c, http.StatusServiceUnavailable, string(hub.CodeUnavailable), "service temporarily unavailable")
+	}
+}
+
+// decodeJSON reads a JSON body strictly: unknown fields and trailing data
+// are refused.
+func decodeJSON(c *gin.Context, v any) bool {
+	d := json.NewDecoder(c.Request.Body)
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+			return false
+		}
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid JSON body: "+err.Error())
+		return false
+	}
+	if d.More() {
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid JSON body: trailing data")
+		return false
+	}
+	return true
+}
+
+// newSecret returns 256 random bits, base64url without padding.
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error()) // never happens on a supported OS
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// joinCodeLetters has no I nor O (read as 1 and 0).
+const joinCodeLetters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// newJoinCode returns 6 random letters of joinCodeLetters.
+func newJoinCode() string {
+	b := make([]byte, 6)
+	for i := range b {
+		b[i] = joinCodeLetters[randIntn(len(joinCodeLetters))]
+	}
+	return string(b)
+}
+
+func randIntn(n int) int {
+	var b [1]byte
+	limit := 256 - 256%n
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic("crypto/rand: " + err.Error())
+		}
+		if int(b[0]) < limit {
+			return int(b[0]) % n
+		}
+	}
+}
+
+// rateLimiter is a token bucket per client key (IP), for the endpoints that
+// could be used to enumerate names or flood meeting creation.
+type rateLimiter struct {
+	mu      sync.Mutex
+	rate    float64 // tokens per second
+	burst   float64
+	now     func() time.Time
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(perSecond, burst float64, now func() time.Time) *rateLimiter {
+	return &rateLimiter{rate: perSecond, burst: burst, now: now, buckets: map[string]*bucket{}}
+}
+
+// allow takes one token of key's bucket.
+func (l *rateLimiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Sub(l.sweep) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.last) > time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.sweep = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// rateLimited answers 429 when the client's bucket is empty.
+func (s *Server) rateLimited(c *gin.Context) bool {
+	if s.limiter.allow(c.ClientIP()) {
+		return false
+	}
+	c.Header("Retry-After", "1")
+	writeError(c, http.StatusTooManyRequests, "rate_limited", "too many requests, slow down")
+	return true
+}
