@@ -115,7 +115,7 @@ func (a *testApp) postJSON(path, bearer string, in, out any) int {
 
 // meetingFixture is a created meeting with its secrets.
 type meetingFixture struct {
-	ID, JoinCode        string
+	ID, JoinCode         string
 	FacSecret, ScrSecret string
 }
 
