@@ -96,7 +96,12 @@ type Log interface {
 	// consecutive sequence numbers, and returns only once they are durable
 	// (fsync, or Redis AOF). Concurrent Appends (of any meetings) are
 	// group-committed. An entry whose ID is already in the meeting's log is
-	// not written again: its Appended has Dup and the earlier Seq.
+	// not written again: its Appended has Dup and the earlier Seq. (A call
+	// retried after a lost reply can also see its own entries as Dup: either
+	// way the op is in the log at Seq, which is what the caller relies on.)
+	// On an error nothing is acked; when the error is not ErrInvalid the
+	// entries may or may not be in the log, and re-appending them with the
+	// same ids is safe.
 	Append(ctx context.Context, meeting string, entries []Entry) ([]Appended, error)
 	// Read calls fn for every record of the meeting with Seq > after, in
 	// order. It stops at fn's first error and returns it. fn is not called
