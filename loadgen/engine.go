@@ -95,9 +95,10 @@ type runner struct {
 	qprefix string // quality ids likewise
 	runTag  string // tells this run's meetings apart on a shared server
 
-	meetings []*meetingRun
-	start    time.Time
-	measure  atomic.Bool
+	meetings  []*meetingRun
+	groupSize []map[int32]int32 // meeting → group → connected participants
+	start     time.Time
+	measure   atomic.Bool
 
 	frames, bytes atomic.Uint64
 	disconnects   atomic.Int64
@@ -526,14 +527,39 @@ func (r *runner) dispatch(ctx context.Context) {
 	wg.Wait()
 }
 
-// settled says whether every sent op got its ack or refusal.
+// settled says whether every sent op got its ack or refusal, and every
+// acked edit reached the projector and the group peers that are connected.
 func (r *runner) settled() bool {
 	for i := range r.ops {
-		if r.ops[i].state.Load() == opSent {
+		op := &r.ops[i]
+		switch op.state.Load() {
+		case opSent:
 			return false
+		case opAcked:
+			if !op.step && (!op.projSeen.Load() || op.peerSeen.Load() < r.peersOf(op)) {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+// countGroups records how many participants of each group are connected.
+func (r *runner) countGroups() {
+	r.groupSize = make([]map[int32]int32, len(r.meetings))
+	for k, m := range r.meetings {
+		r.groupSize[k] = map[int32]int32{}
+		for _, c := range m.participants {
+			if c.conn != nil {
+				r.groupSize[k][c.group]++
+			}
+		}
+	}
+}
+
+// peersOf is how many connected group peers should see op.
+func (r *runner) peersOf(op *opRecord) int32 {
+	return r.groupSize[op.meeting][op.group] - 1
 }
 
 // connectAll dials every client with at most cfg.dialConcurrency at once

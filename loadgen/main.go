@@ -265,6 +265,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	held := r.connectAll(ctx, r.allClients())
 	fmt.Fprintf(r.stderr, "%s: %d/%d WebSockets open after %.1f s of set-up\n", r.t.kind, held, cfg.wl.Connections(), time.Since(began).Seconds())
 	defer r.closeAll()
+	r.countGroups()
 
 	var before procStats
 	if r.t.pid > 0 {
@@ -280,8 +281,6 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	for !r.settled() && time.Now().Before(drainEnd) && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Let the last frames of the last op reach every screen.
-	time.Sleep(200 * time.Millisecond)
 	window := time.Since(r.start)
 	r.measure.Store(false)
 
@@ -340,16 +339,6 @@ func (r *runner) result(window time.Duration, before, after procStats, ru0, ru1 
 			res.ConnectionsHeld++
 		}
 	}
-	// Group sizes (held participants) to know how many peers should see an edit.
-	groupSize := make([]map[int32]int32, len(r.meetings))
-	for k, m := range r.meetings {
-		groupSize[k] = map[int32]int32{}
-		for _, c := range m.participants {
-			if c.conn != nil {
-				groupSize[k][c.group]++
-			}
-		}
-	}
 	for i := range r.ops {
 		op := &r.ops[i]
 		switch op.state.Load() {
@@ -363,7 +352,7 @@ func (r *runner) result(window time.Duration, before, after procStats, ru0, ru1 
 				if !op.projSeen.Load() {
 					res.ProjectorMissed++
 				}
-				if miss := groupSize[op.meeting][op.group] - 1 - op.peerSeen.Load(); miss > 0 {
+				if miss := r.peersOf(op) - op.peerSeen.Load(); miss > 0 {
 					res.PeersMissed += int64(miss)
 				}
 			}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/boucle/designation/loadgen/barehub"
+)
+
+// TestSmokeAgainstBareHub runs the whole generator for about two seconds
+// against an in-process bare hub with 30 WebSockets, and checks that every
+// op was acked and reached the projector and every group peer, and that
+// every screen saw every step change.
+func TestSmokeAgainstBareHub(t *testing.T) {
+	srv := httptest.NewServer(barehub.New().Handler())
+	defer srv.Close()
+	cfg := &config{
+		wl: Workload{Meetings: 2, Participants: 12, GroupSize: 4, Rate: 60, Duration: 1500 * time.Millisecond,
+			StepEvery: 500 * time.Millisecond, Seed: 3, OwnMax: 2},
+		dialConcurrency: 8,
+		connectTimeout:  10 * time.Second,
+		drain:           5 * time.Second,
+	}
+	var stderr io.Writer = io.Discard
+	if testing.Verbose() {
+		stderr = os.Stderr
+	}
+	r := newRunner(cfg, &target{kind: targetBare, baseURL: srv.URL, pid: os.Getpid()}, stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := r.execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := cfg.wl.Connections()
+	if res.ConnectionsHeld != conns || res.Disconnections != 0 || res.ConnectFailures != 0 {
+		t.Errorf("held %d of %d, %d disconnections, %d failures", res.ConnectionsHeld, conns, res.Disconnections, res.ConnectFailures)
+	}
+	waveOps := len(cfg.wl.Waves()) * cfg.wl.Meetings
+	if res.OpsPlanned < 60 || res.OpsAcked != res.OpsPlanned || res.OpsSent != res.OpsPlanned {
+		t.Errorf("planned %d, sent %d, acked %d", res.OpsPlanned, res.OpsSent, res.OpsAcked)
+	}
+	if len(res.OpsRefused) != 0 || res.OpsLost != 0 || res.OpsUnsent != 0 {
+		t.Errorf("refused %v, lost %d, unsent %d", res.OpsRefused, res.OpsLost, res.OpsUnsent)
+	}
+	if res.ProjectorMissed != 0 || res.PeersMissed != 0 {
+		t.Errorf("projector missed %d, peer deliveries missed %d", res.ProjectorMissed, res.PeersMissed)
+	}
+	edits := uint64(res.OpsPlanned - waveOps)
+	if res.LatProjector.Count != edits || res.LatAck.Count != uint64(res.OpsPlanned) {
+		t.Errorf("projector samples %d, ack samples %d, for %d edits", res.LatProjector.Count, res.LatAck.Count, edits)
+	}
+	// Every connection of a meeting sees each of its step changes.
+	perMeeting := uint64(cfg.wl.Participants + 3)
+	if want := uint64(waveOps) * perMeeting; res.LatStep.Count != want {
+		t.Errorf("step samples %d, want %d", res.LatStep.Count, want)
+	}
+	// Each edit reaches its group peers (groups of 4: 3 peers).
+	if want := edits * 3; res.LatPeers.Count != want {
+		t.Errorf("peer samples %d, want %d", res.LatPeers.Count, want)
+	}
+	// Each op is one changes frame to every connection of its meeting plus
+	// one ack.
+	if want := uint64(res.OpsPlanned)*(perMeeting+1) - 0; res.FramesDelivered != want {
+		t.Errorf("frames delivered %d, want %d", res.FramesDelivered, want)
+	}
+	if res.LatAck.P99ms <= 0 || res.LatAck.P99ms > 2000 || res.AckedPerSec <= 0 {
+		t.Errorf("implausible ack latency %+v or rate %v", res.LatAck, res.AckedPerSec)
+	}
+	if res.ServerPeakRSSMiB <= 0 {
+		t.Error("no RSS read from /proc")
+	}
+}
