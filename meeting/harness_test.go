@@ -168,7 +168,7 @@ func (m *meetingT) checkin(id string, remote bool) {
 
 func (m *meetingT) profile(id, member string, binomes ...string) {
 	m.t.Helper()
-	m.ok(OpProfileAdd, fac, ProfileSet{Profile{ID: id, MemberID: member, Binomes: binomes, Skills: "réseaux", Experience: "5 ans"}})
+	m.ok(OpProfileAdd, fac, ProfileSet{Profile{ID: id, MemberID: member, Binomes: binomes, Skills: "tractage", Experience: "cinq années"}})
 }
 
 // basic builds a small meeting: two certified action groups (ga1, ga2), one
@@ -220,3 +220,6 @@ func replay(t testing.TB, log [][]byte) *State {
 	}
 	return s
 }
+
+// timeOf is the offset of op seq from t0.
+func timeOf(seq uint64) time.Duration { return time.Duration(seq) * time.Second }
