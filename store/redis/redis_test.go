@@ -471,3 +471,55 @@ func TestURLKinds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendParallel: many meetings' actors appending small batches
+// at once; Redis shares each AOF fsync between the clients of one
+// event-loop turn.
+func BenchmarkAppendParallel(b *testing.B) {
+	url, _ := testredis.Start(b)
+	l := openLog(b, url, "bench:", Options{})
+	var meeting atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		m := fmt.Sprintf("m-%d", meeting.Add(1))
+		i := 0
+		for pb.Next() {
+			es := []store.Entry{
+				{ID: fmt.Sprintf("%d-a", i), Data: []byte(`{"type":"edit","text":"quelque chose"}`)},
+				{ID: fmt.Sprintf("%d-b", i), Data: []byte(`{"type":"edit","text":"autre chose"}`)},
+			}
+			if _, err := l.Append(context.Background(), m, es); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkRead(b *testing.B) {
+	url, _ := testredis.Start(b)
+	l := openLog(b, url, "bench:", Options{})
+	ctx := context.Background()
+	const n = 5000
+	for i := 0; i < n; i += 100 {
+		var es []store.Entry
+		for j := i; j < i+100; j++ {
+			es = append(es, store.Entry{ID: fmt.Sprintf("op-%d", j), Data: []byte(`{"type":"edit","text":"quelque chose"}`)})
+		}
+		if _, err := l.Append(ctx, "m", es); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		count := 0
+		if err := l.Read(ctx, "m", 0, func(store.Record) error { count++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if count != n {
+			b.Fatalf("read %d records, want %d", count, n)
+		}
+	}
+	b.ReportMetric(n, "records/op")
+}
