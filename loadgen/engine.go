@@ -111,8 +111,9 @@ type runner struct {
 
 	hAck, hProj, hPeer, hStep, hLag Histogram
 
-	bufs sync.Pool
-	http *http.Client
+	bufs   sync.Pool
+	httpMu sync.Mutex
+	httpBy map[string]*http.Client // by loopback source address
 }
 
 func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
@@ -125,7 +126,7 @@ func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
 		waves:       wl.Waves(),
 		refused:     map[string]int{},
 		errorFrames: map[string]int{},
-		http:        &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		httpBy:      map[string]*http.Client{},
 	}
 	r.bufs.New = func() any { return new(bytes.Buffer) }
 	seed := wl.Seed

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -104,7 +105,27 @@ func lastPathSegment(link string) string {
 	return p[strings.LastIndexByte(p, '/')+1:]
 }
 
-func (r *runner) postJSON(ctx context.Context, path, bearer string, body, out any) error {
+// clientFrom is an HTTP client whose connections come from the loopback
+// address 127.1.<meeting>.<slot>: our server rate-limits meeting creation
+// and joins per client IP (5/s, burst 50), as it should for phones; a
+// hundred people of a meeting joining from one address would be throttled,
+// so the generator spreads them over loopback addresses like distinct
+// phones (the whole 127.0.0.0/8 is loopback on Linux).
+func (r *runner) clientFrom(meeting, slot int) *http.Client {
+	ip := net.IPv4(127, byte(1+meeting/250), byte(meeting%250), byte(1+slot%250))
+	key := ip.String()
+	r.httpMu.Lock()
+	defer r.httpMu.Unlock()
+	if c, ok := r.httpBy[key]; ok {
+		return c
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
+	r.httpBy[key] = c
+	return c
+}
+
+func (r *runner) postJSON(ctx context.Context, hc *http.Client, path, bearer string, body, out any) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -118,7 +139,7 @@ func (r *runner) postJSON(ctx context.Context, path, bearer string, body, out an
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := r.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
@@ -136,7 +157,7 @@ func (r *runner) postJSON(ctx context.Context, path, bearer string, body, out an
 func (r *runner) setupMeeting(ctx context.Context, m *meetingRun) error {
 	wl := r.cfg.wl
 	var created createResponse
-	err := r.postJSON(ctx, "/api/meetings", "", map[string]any{
+	err := r.postJSON(ctx, r.clientFrom(m.idx, 0), "/api/meetings", "", map[string]any{
 		"title":        "Charge " + strconv.Itoa(m.idx),
 		"department":   "Essai (00)",
 		"date":         "2026-06-30",
@@ -198,7 +219,7 @@ func (r *runner) setupMeeting(ctx context.Context, m *meetingRun) error {
 		var joined struct {
 			Token string `json:"token"`
 		}
-		if err := r.postJSON(octx, "/api/meetings/"+m.id+"/join", "", map[string]any{"memberId": member, "remote": false}, &joined); err != nil {
+		if err := r.postJSON(octx, r.clientFrom(m.idx, 1+p/40), "/api/meetings/"+m.id+"/join", "", map[string]any{"memberId": member, "remote": false}, &joined); err != nil {
 			return fmt.Errorf("join: %w", err)
 		}
 		m.tokens[p] = joined.Token
@@ -234,11 +255,13 @@ func (r *runner) setupMeeting(ctx context.Context, m *meetingRun) error {
 // snapshotView is the part of a snapshot the generator needs.
 type snapshotView struct {
 	State struct {
-		Template struct {
-			Binomes []struct {
-				Key string `json:"key"`
-			} `json:"binomes"`
-		} `json:"template"`
+		Meeting struct {
+			Template struct {
+				Binomes []struct {
+					Key string `json:"key"`
+				} `json:"binomes"`
+			} `json:"template"`
+		} `json:"meeting"`
 		Members map[string]struct {
 			GroupID string `json:"groupId"`
 		} `json:"members"`
@@ -252,7 +275,7 @@ func (m *meetingRun) readGroups(snapshot []byte) error {
 	if err := json.Unmarshal(snapshot, &v); err != nil {
 		return fmt.Errorf("decode snapshot: %w", err)
 	}
-	for _, b := range v.State.Template.Binomes {
+	for _, b := range v.State.Meeting.Template.Binomes {
 		m.binomes = append(m.binomes, b.Key)
 	}
 	if len(m.binomes) == 0 {

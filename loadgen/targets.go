@@ -132,7 +132,16 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 // stop sends SIGTERM, then SIGKILL after 5 s, and removes dataDir.
 func startProcess(ctx context.Context, kind, bin string, args []string, dataDir string, stderr io.Writer) (*target, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Stderr = stderr
+	// The target's own log (one line per request and per WebSocket for our
+	// server) goes to a file, not to the report.
+	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("loadgen-%s-%d.log", kind, time.Now().UnixNano()))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: log file: %w", kind, err)
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+	cmd.Stderr = logFile
+	fmt.Fprintf(stderr, "%s: its log is in %s\n", kind, logPath)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("%s: stdout: %w", kind, err)
