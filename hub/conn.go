@@ -44,10 +44,19 @@ const (
 	StatusPingTimeout StatusCode = 4009
 )
 
+// answered releases one in-flight slot of the connection.
+func (s *subscriber) answered() {
+	select {
+	case <-s.inflight:
+	default:
+	}
+}
+
 // subscriber is one connection as the room sees it. Fields other than send,
 // kick, tokenHash and lang are owned by the room's loop.
 type subscriber struct {
 	send      chan []byte
+	inflight  chan struct{}                        // one token per op sent and not yet answered
 	kick      func(code StatusCode, reason string) // idempotent, never blocks
 	tokenHash string
 	lang      string
@@ -142,6 +151,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 	}
 	sub := &subscriber{
 		send:      make(chan []byte, h.opts.SendQueue),
+		inflight:  make(chan struct{}, h.opts.MaxInFlight),
 		kick:      closeWith,
 		tokenHash: TokenHash(secret),
 		lang:      hello.Lang,
@@ -209,6 +219,12 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 			continue
 		}
 		q.sub = sub
+		select { // bounded ops in flight: backpressure on this client only
+		case sub.inflight <- struct{}{}:
+			q.slot = true
+		case <-ctx.Done():
+			return info
+		}
 		if err := room.enqueue(ctx, q); err != nil {
 			return info
 		}

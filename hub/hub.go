@@ -30,8 +30,14 @@ type Options struct {
 	// SendQueue is how many frames may wait for one connection before it is
 	// closed as too slow (it then resumes). Default 256.
 	SendQueue int
-	// BatchMax is the most ops appended in one store call. Default 256.
+	// BatchMax is the most ops appended in one store call. Default 64, and
+	// at most SendQueue/4 so that one batch cannot fill a reading client's
+	// queue.
 	BatchMax int
+	// MaxInFlight is how many ops one connection may have sent and not yet
+	// had answered; past it the server stops reading that connection until
+	// answers go out. Default 32, at most SendQueue/4.
+	MaxInFlight int
 	// PresenceDelay coalesces bursts of (dis)connections into one presence
 	// frame. Default 200 ms.
 	PresenceDelay time.Duration
@@ -63,8 +69,13 @@ func (o Options) withDefaults() Options {
 		o.SendQueue = 256
 	}
 	if o.BatchMax <= 0 {
-		o.BatchMax = 256
+		o.BatchMax = 64
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 32
+	}
+	o.BatchMax = max(1, min(o.BatchMax, o.SendQueue/4))
+	o.MaxInFlight = max(1, min(o.MaxInFlight, o.SendQueue/4))
 	if o.PresenceDelay <= 0 {
 		o.PresenceDelay = 200 * time.Millisecond
 	}

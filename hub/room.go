@@ -37,6 +37,7 @@ type outcome struct {
 type request struct {
 	op    *meeting.Op
 	sub   *subscriber // WebSocket: the ack or refusal goes to its queue
+	slot  bool        // holds one of sub's in-flight slots
 	reply chan Result // REST: buffered, receives exactly one Result
 }
 
@@ -252,6 +253,10 @@ func (r *Room) process(batch []*request) {
 	for _, q := range batch {
 		if q.sub != nil {
 			if q.sub.gone {
+				if q.slot {
+					q.slot = false
+					q.sub.answered()
+				}
 				continue // closed: the client resends after it reconnects
 			}
 			q.op.Actor = q.sub.actor
@@ -460,7 +465,14 @@ func (r *Room) reply(q *request, res Result) {
 		q.reply <- res
 		return
 	}
-	if q.sub == nil || q.sub.gone {
+	if q.sub == nil {
+		return
+	}
+	if q.slot {
+		q.slot = false
+		q.sub.answered()
+	}
+	if q.sub.gone {
 		return
 	}
 	if res.Err != nil {

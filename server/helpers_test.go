@@ -169,6 +169,16 @@ func collectionOf(kind string) string {
 
 func dial(t *testing.T, app *testApp, hello map[string]any, header http.Header) *wsClient {
 	t.Helper()
+	var last uint64
+	if ls, ok := hello["lastSeq"].(uint64); ok {
+		last = ls
+	}
+	return dialWithView(t, app, hello, header, map[string]map[string]json.RawMessage{}, last)
+}
+
+// dialWithView connects a client that already holds view as of lastSeq.
+func dialWithView(t *testing.T, app *testApp, hello map[string]any, header http.Header, view map[string]map[string]json.RawMessage, lastSeq uint64) *wsClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
@@ -177,11 +187,8 @@ func dial(t *testing.T, app *testApp, hello map[string]any, header http.Header) 
 		t.Fatalf("dial: %v", err)
 	}
 	conn.SetReadLimit(16 << 20)
-	c := &wsClient{t: t, conn: conn, view: map[string]map[string]json.RawMessage{}, acks: map[string]uint64{},
+	c := &wsClient{t: t, conn: conn, view: view, lastSeq: lastSeq, acks: map[string]uint64{},
 		refusals: map[string]string{}, changed: make(chan struct{}, 1)}
-	if ls, ok := hello["lastSeq"].(uint64); ok {
-		c.lastSeq = ls
-	}
 	hello["type"] = "hello"
 	c.send(hello)
 	go c.readLoop()

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/boucle/designation/hub"
+)
+
+// groupFixture is a meeting at step IV with its members checked in and
+// split into breakout groups.
+type groupFixture struct {
+	m       meetingFixture
+	members []importedMember
+	tokens  map[string]string
+	fac     *wsClient
+	groups  []string
+	byGroup map[string][]string
+	binome  string
+}
+
+func setupGroups(t *testing.T, app *testApp, n, actionGroups int) groupFixture {
+	t.Helper()
+	f := groupFixture{m: app.createMeeting(), byGroup: map[string][]string{}}
+	f.members = app.importMembers(f.m, memberCSV(n, actionGroups))
+	f.tokens = app.joinAll(f.m, f.members)
+	f.fac = dial(t, app, map[string]any{"meeting": f.m.ID, "token": f.m.FacSecret, "lastSeq": uint64(0)}, nil)
+	f.fac.waitFor("snapshot", func() bool { return len(f.fac.view["members"]) == n })
+	f.fac.mustAck("step.set", map[string]any{"step": "IV"})
+	f.fac.mustAck("groups.split", map[string]any{})
+	f.groups = f.fac.ids("groups")
+	for _, mem := range f.members {
+		var mv struct {
+			GroupID string `json:"groupId"`
+		}
+		f.fac.valueOf("members", mem.ID, &mv)
+		f.byGroup[mv.GroupID] = append(f.byGroup[mv.GroupID], mem.ID)
+	}
+	var mv struct {
+		Template struct {
+			Binomes []struct {
+				Key string `json:"key"`
+			} `json:"binomes"`
+		} `json:"template"`
+	}
+	f.fac.valueOf("meeting", "", &mv)
+	f.binome = mv.Template.Binomes[0].Key
+	return f
+}
+
+func (f groupFixture) phone(t *testing.T, app *testApp, memberID string) *wsClient {
+	t.Helper()
+	c := dial(t, app, map[string]any{"meeting": f.m.ID, "token": f.tokens[memberID], "lastSeq": uint64(0)}, nil)
+	c.waitFor("welcome", func() bool { return c.welcome != nil && c.lastSeq > 0 })
+	return c
+}
+
+// resume reconnects like a browser that kept its view and lastSeq.
+func resume(t *testing.T, app *testApp, old *wsClient, hello map[string]any) *wsClient {
+	t.Helper()
+	old.mu.Lock()
+	view := map[string]map[string]json.RawMessage{}
+	for k, v := range old.view {
+		view[k] = maps.Clone(v)
+	}
+	last := old.lastSeq
+	old.mu.Unlock()
+	hello["lastSeq"] = last
+	c := dialWithView(t, app, hello, nil, view, last)
+	return c
+}
+
+// TestResumeGivesTheSameState disconnects a phone while its group keeps
+// editing; on reconnect with its lastSeq it ends with exactly the view of a
+// phone that never left, whether the server resumes it from its history or
+// sends a snapshot because it is too far behind.
+func TestResumeGivesTheSameState(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		history      int
+		wantSnapshot bool
+	}{
+		{"from history", 0, false},
+		{"too far behind: snapshot", 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTestApp(t, hub.Options{HistorySize: tc.history})
+			f := setupGroups(t, app, 6, 2)
+			g := f.groups[0]
+			stay := f.phone(t, app, f.byGroup[g][0])
+			leave := f.phone(t, app, f.byGroup[g][1])
+			leave.conn.Close(websocket.StatusNormalClosure, "tunnel")
+			leave.waitFor("close", func() bool { return leave.closed != nil })
+
+			var last uint64
+			for i := range 20 {
+				last = stay.mustAck("quality.add", map[string]any{"groupId": g, "binome": f.binome,
+					"quality": map[string]any{"text": fmt.Sprintf("qualité %d", i)}})
+			}
+			last = max(last, f.fac.mustAck("step.set", map[string]any{"step": "V"}))
+
+			back := resume(t, app, leave, map[string]any{"meeting": f.m.ID, "token": f.tokens[f.byGroup[g][1]]})
+			back.waitSeq(last)
+			stay.waitSeq(last)
+			sameView(t, "resumed vs never left", back.normalized(), stay.normalized())
+			fresh := f.phone(t, app, f.byGroup[g][2])
+			fresh.waitSeq(last)
+			sameView(t, "fresh snapshot vs never left", fresh.normalized(), stay.normalized())
+
+			gotSnapshot := false
+			for _, fr := range back.rawFrames() {
+				gotSnapshot = gotSnapshot || bytes.HasPrefix(fr, []byte(`{"type":"snapshot"`))
+			}
+			if gotSnapshot != tc.wantSnapshot {
+				t.Fatalf("resumed with a snapshot: %v, want %v", gotSnapshot, tc.wantSnapshot)
+			}
+		})
+	}
+}
+
+// TestResentOpIsAppliedOnce: a phone sends an op and loses its connection
+// before the ack; it resends the op (same id) after reconnecting, even
+// twice: one ack with one seq, one quality in the list.
+func TestResentOpIsAppliedOnce(t *testing.T) {
+	app := newTestApp(t, hub.Options{})
+	f := setupGroups(t, app, 4, 2)
+	g := f.groups[0]
+	mid := f.byGroup[g][0]
+	p := f.phone(t, app, mid)
+	id := uuid.NewString()
+	payload := map[string]any{"groupId": g, "binome": f.binome, "quality": map[string]any{"text": "écoute"}}
+	p.sendOp(id, "quality.add", payload)
+	p.conn.CloseNow() // the ack, if any, is lost
+
+	var seqs []uint64
+	for range 2 {
+		c := f.phone(t, app, mid)
+		c.sendOp(id, "quality.add", payload)
+		c.waitFor("ack of the re-sent op", func() bool { return c.acks[id] != 0 || c.refusals[id] != "" })
+		if code := c.refusals[id]; code != "" {
+			t.Fatalf("re-sent op refused: %s", code)
+		}
+		seqs = append(seqs, c.acks[id])
+		c.conn.Close(websocket.StatusNormalClosure, "")
+	}
+	if seqs[0] != seqs[1] {
+		t.Fatalf("re-sent op acked with seqs %v", seqs)
+	}
+	var gv groupValue
+	f.fac.waitSeq(seqs[0])
+	f.fac.valueOf("groups", g, &gv)
+	n := 0
+	for _, q := range gv.Lists[f.binome].Qualities {
+		if q.Text == "écoute" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the quality is in the list %d times", n)
+	}
+}
+
+// TestSlowClientIsDisconnected: a phone that stops reading fills its queue
+// and is closed (4008, it will resume); the others' edits keep flowing.
+func TestSlowClientIsDisconnected(t *testing.T) {
+	app := newTestApp(t, hub.Options{SendQueue: 16, WriteTimeout: 2 * time.Second})
+	f := setupGroups(t, app, 4, 2)
+	g := f.groups[0]
+	fast := f.phone(t, app, f.byGroup[g][0])
+
+	// The slow phone: a tiny receive buffer, and it never reads.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, addr)
+		if tcp, ok := conn.(*net.TCPConn); ok {
+			_ = tcp.SetReadBuffer(4096)
+		}
+		return conn, err
+	}}}
+	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
+	slow, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.CloseNow()
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[f.byGroup[g][1]], "lastSeq": 0})
+	if err := slow.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	f.fac.waitFor("the slow phone connected", func() bool {
+		ms, _ := f.fac.presence["members"].([]any)
+		return len(ms) == 2
+	})
+
+	text := strings.Repeat("x", 1900)
+	deadline := time.Now().Add(30 * time.Second)
+	var last uint64
+	for i := 0; ; i++ {
+		// Pipelined bursts of edits (bilans: large frames, no list cap).
+		var ids []string
+		for j := range 50 {
+			ids = append(ids, f.fac.op("bilan.set", map[string]any{"binome": f.binome, "text": fmt.Sprintf("%s %d %d", text, i, j)}))
+		}
+		f.fac.waitFor("acks of the burst", func() bool { return f.fac.acks[ids[len(ids)-1]] != 0 })
+		last = f.fac.acks[ids[len(ids)-1]]
+		if strings.Contains(app.logBuf.String(), "close_code=4008") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow phone was never disconnected")
+		}
+	}
+	// The others keep flowing: the fast phone and the facilitator get
+	// every change, and an edit of the fast phone is still acked at once.
+	fast.waitSeq(last)
+	start := time.Now()
+	fast.mustAck("quality.add", map[string]any{"groupId": g, "binome": f.binome, "quality": map[string]any{"text": "toujours là"}})
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("an edit took %v after the slow phone was dropped", d)
+	}
+	f.fac.waitFor("presence without the slow phone", func() bool {
+		ms, _ := f.fac.presence["members"].([]any)
+		return len(ms) == 1
+	})
+}
