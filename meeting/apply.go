@@ -1473,18 +1473,13 @@ func applyQualityRemove(s *State, op *Op, p *QualityOp) Changes {
 
 // ---- shortlists ----
 
-// checkConsensusNames refuses a consensus list whose names are not an
-// eligible pair so far: each name eligible, and two names a valid pair.
-func (s *State) checkConsensusNames(field string, names []string) *Error {
-	for _, id := range names {
-		if ok, why := s.ProfileEligibility(id); !ok {
-			return refuse(CodeIneligible, field, "%s", why)
-		}
+// checkConsensusPair refuses a consensus list that is not an eligible pair.
+func (s *State) checkConsensusPair(field string, names []string) *Error {
+	if len(names) != s.Template.PairSize {
+		return invalid(field, "a consensus pair needs %d names", s.Template.PairSize)
 	}
-	if len(names) == 2 {
-		if ok, why := s.PairEligibility(names[0], names[1]); !ok {
-			return refuse(CodeIneligible, field, "%s", why)
-		}
+	if ok, why := s.PairEligibility(names[0], names[1]); !ok {
+		return refuse(CodeIneligible, field, "%s", why)
 	}
 	return nil
 }
@@ -1510,11 +1505,14 @@ func checkShortlistAdd(s *State, op *Op, p *ShortlistOp) *Error {
 	if slices.Contains(l.Names, p.ProfileID) {
 		return refuse(CodeConflict, "payload.profileId", "already in the list")
 	}
+	// An ineligible name or pair is accepted while the group works (the
+	// merge flags it with its reason); submitting refuses an ineligible
+	// consensus pair.
 	if l.Consensus {
 		if len(l.Names) >= s.Template.PairSize {
 			return refuse(CodeListFull, "payload.profileId", "a consensus pair has %d names", s.Template.PairSize)
 		}
-		return s.checkConsensusNames("payload.profileId", append(slices.Clone(l.Names), p.ProfileID))
+		return nil
 	}
 	if len(l.Names) >= s.Template.NamesMaxNoConsen {
 		return refuse(CodeListFull, "payload.profileId", "at most %d names without consensus", s.Template.NamesMaxNoConsen)
@@ -1564,7 +1562,6 @@ func checkShortlistMode(s *State, op *Op, p *ShortlistMode) *Error {
 		if len(l.Names) > s.Template.PairSize {
 			return refuse(CodeListFull, "payload.consensus", "a consensus pair has %d names", s.Template.PairSize)
 		}
-		return s.checkConsensusNames("payload.consensus", l.Names)
 	}
 	return nil
 }
@@ -1601,11 +1598,7 @@ func checkGroupSubmit(s *State, op *Op, p *GroupRef) *Error {
 		if !l.Consensus {
 			continue
 		}
-		f := "lists." + b.Key + ".names"
-		if len(l.Names) != s.Template.PairSize {
-			return invalid(f, "a consensus pair needs %d names", s.Template.PairSize)
-		}
-		if err := s.checkConsensusNames(f, l.Names); err != nil {
+		if err := s.checkConsensusPair("lists."+b.Key+".names", l.Names); err != nil {
 			return err
 		}
 	}

@@ -105,26 +105,24 @@ func TestShortlistOps(t *testing.T) {
 		{name: "add profile not proposed for binome", setup: func(m *meetingT) {
 			m.ok(OpProfileAdd, fac, ProfileSet{Profile{ID: "pb2", MemberID: "b2", Binomes: []string{"luttes"}}})
 		}, typ: OpShortlistAdd, actor: part("a1"), payload: sl("g1", "pb2"), want: CodeInvalid},
-		{name: "consensus refuses an ineligible name", setup: func(m *meetingT) {
+		{name: "consensus accepts an ineligible pair while editing", setup: func(m *meetingT) {
 			m.ok(OpShortlistMode, fac, ShortlistMode{GroupID: "g1", Binome: "caisse", Consensus: true})
-		}, typ: OpShortlistAdd, actor: part("a1"), payload: sl("g1", "pl1"), want: CodeIneligible,
+			addName(m, "g1", "caisse", "pa1")
+		}, typ: OpShortlistAdd, actor: part("a1"), payload: sl("g1", "pa2"),
 			after: func(t *testing.T, m *meetingT) {
-				_, err := m.do(OpShortlistAdd, part("a1"), sl("g1", "pn1"))
-				if err == nil || err.Detail != ReasonNotCertified {
-					t.Fatalf("not certified: %v", err)
+				pos := m.s.Merge("caisse").Groups[0]
+				if pos.PairEligible || pos.PairReason != ReasonSameActionGroup {
+					t.Fatalf("position %+v", pos)
 				}
-				if !strings.Contains(err.MessageFor("fr"), "certifié") || !strings.Contains(err.MessageFor("en"), "certified") {
+				// ... but the group cannot submit it.
+				_, err := m.do(OpGroupSubmit, fac, GroupRef{GroupID: "g1", Submitted: true})
+				if err == nil || err.Code != CodeIneligible || err.Detail != ReasonSameActionGroup {
+					t.Fatalf("submit: %v", err)
+				}
+				if !strings.Contains(err.MessageFor("fr"), "même groupe") || !strings.Contains(err.MessageFor("en"), "same action group") {
 					t.Fatalf("messages %q / %q", err.MessageFor("fr"), err.MessageFor("en"))
 				}
 			}},
-		{name: "consensus refuses a same-group pair", setup: func(m *meetingT) {
-			m.ok(OpShortlistMode, fac, ShortlistMode{GroupID: "g1", Binome: "caisse", Consensus: true})
-			addName(m, "g1", "caisse", "pa1")
-		}, typ: OpShortlistAdd, actor: part("a1"), payload: sl("g1", "pa2"), want: CodeIneligible},
-		{name: "mode consensus refuses ineligible names", setup: func(m *meetingT) {
-			addName(m, "g1", "caisse", "pa1")
-			addName(m, "g1", "caisse", "pa2")
-		}, typ: OpShortlistMode, actor: part("a1"), payload: ShortlistMode{GroupID: "g1", Binome: "caisse", Consensus: true}, want: CodeIneligible},
 		{name: "mode at VI", setup: func(m *meetingT) { m.step(StepVI) }, typ: OpShortlistMode, actor: fac, payload: ShortlistMode{GroupID: "g1", Binome: "caisse"}, want: CodeWrongStep},
 		{name: "mode other group", typ: OpShortlistMode, actor: part("a1"), payload: ShortlistMode{GroupID: "g2", Binome: "caisse"}, want: CodeNotAllowed},
 		{name: "remove absent name", typ: OpShortlistRemove, actor: part("a1"), payload: sl("g1", "pa1"), want: CodeNotFound},
