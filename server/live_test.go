@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/boucle/designation/hub"
 )
 
@@ -266,5 +264,3 @@ func actionGroupOf(c *wsClient, memberID string) string {
 	c.valueOf("members", memberID, &mv)
 	return mv.ActionGroupID
 }
-
-var _ = uuid.NewString
