@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -354,6 +355,9 @@ func (l *Log) Read(ctx context.Context, meeting string, after uint64, fn func(st
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if after == math.MaxUint64 {
+			return nil // nothing can follow (and after+1 would wrap to 0)
 		}
 		var chunk []store.Record
 		err := l.view(func(tx *bbolt.Tx) error {

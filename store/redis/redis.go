@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -311,6 +312,9 @@ func (l *Log) Read(ctx context.Context, meeting string, after uint64, fn func(st
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if after == math.MaxUint64 {
+			return nil // nothing can follow (and after+1 would wrap to 0)
 		}
 		var (
 			rng  *goredis.XMessageSliceCmd

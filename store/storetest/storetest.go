@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -174,6 +175,7 @@ func testReadAfter(t *testing.T, s *suite) {
 		{4, []uint64{5}},
 		{5, nil},
 		{99, nil},
+		{math.MaxUint64, nil},
 	} {
 		var seqs []uint64
 		for _, r := range readAll(t, l, "m", tc.after) {
