@@ -88,7 +88,10 @@ func validRunes(s string, multiline bool) bool {
 		if r == '\n' && multiline {
 			continue
 		}
-		if unicode.IsControl(r) || r == utf8.RuneError || r == '\u2028' || r == '\u2029' {
+		// Format characters (bidi overrides, zero-width spaces) can make a
+		// name look like another; the zero-width joiner of emoji stays.
+		if unicode.IsControl(r) || r == utf8.RuneError || r == '\u2028' || r == '\u2029' ||
+			(unicode.Is(unicode.Cf, r) && r != '\u200d') {
 			return false
 		}
 	}

@@ -82,7 +82,7 @@ type CheckResult struct {
 	Reservation int         `json:"reservation"`
 	Objection   int         `json:"objection"`
 	Standing    int         `json:"standing"` // objections that still stand
-	Answers     int         `json:"answers"`
+	Total       int         `json:"total"`    // answers given
 	Objections  []Objection `json:"objections"`
 }
 
@@ -101,7 +101,7 @@ func (s *State) checkResult(c *ConsensusCheck, a Audience) CheckResult {
 	r := CheckResult{Objections: []Objection{}}
 	for _, id := range sortedKeys(c.Answers) {
 		ans := c.Answers[id]
-		r.Answers++
+		r.Total++
 		switch ans.Kind {
 		case AnswerSupport:
 			r.Support++
