@@ -216,6 +216,7 @@ func (s *Server) signal(sig syscall.Signal) {
 		return
 	}
 	s.cmd.Process.Signal(sig)
+	s.cmd.Process.Signal(syscall.SIGCONT) // a paused server must see it
 	select {
 	case <-s.exited:
 	case <-time.After(stopTimeout):
@@ -224,6 +225,21 @@ func (s *Server) signal(sig syscall.Signal) {
 		s.t.Errorf("testredis: redis-server on %s ignored %v for %v; killed", s.Addr(), sig, stopTimeout)
 	}
 	s.cmd, s.exited = nil, nil
+}
+
+// Pause freezes the server (SIGSTOP): it keeps its connections open but
+// answers nothing, like a hung or overloaded Redis. Resume undoes it.
+func (s *Server) Pause() { s.sendOnly(syscall.SIGSTOP) }
+
+// Resume lets a paused server go on (SIGCONT).
+func (s *Server) Resume() { s.sendOnly(syscall.SIGCONT) }
+
+func (s *Server) sendOnly(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.cmd.Process.Signal(sig)
+	}
 }
 
 // Restart starts the server again after Stop or Kill, on the same port and

@@ -251,6 +251,11 @@ func (l *Log) submit(ctx context.Context, apply func(tx *bbolt.Tx) error) error 
 	case err := <-w.done:
 		return err
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The disk is too slow for the caller: unavailable, as a
+			// failing disk would be.
+			return fmt.Errorf("bolt: gave up waiting for the commit (it may have happened): %w: %w", store.ErrUnavailable, ctx.Err())
+		}
 		return fmt.Errorf("bolt: gave up waiting for the commit (it may have happened): %w", ctx.Err())
 	}
 }

@@ -168,6 +168,7 @@ func newClient(rawURL string) (goredis.UniversalClient, error) {
 		if o.DialerRetries == 0 {
 			o.DialerRetries = defaultDialerRetries
 		}
+		o.ContextTimeoutEnabled = true // honour OpTimeout and callers' deadlines
 		return goredis.NewFailoverClient(o), nil
 	case q.Has("addr"):
 		o, err := goredis.ParseClusterURL(rawURL)
@@ -180,6 +181,7 @@ func newClient(rawURL string) (goredis.UniversalClient, error) {
 		if o.DialerRetries == 0 {
 			o.DialerRetries = defaultDialerRetries
 		}
+		o.ContextTimeoutEnabled = true // honour OpTimeout and callers' deadlines
 		return goredis.NewClusterClient(o), nil
 	default:
 		o, err := goredis.ParseURL(rawURL)
@@ -192,6 +194,7 @@ func newClient(rawURL string) (goredis.UniversalClient, error) {
 		if o.DialerRetries == 0 {
 			o.DialerRetries = defaultDialerRetries
 		}
+		o.ContextTimeoutEnabled = true // honour OpTimeout and callers' deadlines
 		return goredis.NewClient(o), nil
 	}
 }
@@ -227,12 +230,12 @@ func (l *Log) call(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // fail wraps an error of a Redis call. The caller's own cancellation is
-// returned as such; everything else (connection refused, timeout, a Redis
-// that cannot write its AOF, a failover in progress) means the store cannot
-// serve right now.
+// returned as such; everything else (connection refused, a timeout, the
+// caller's deadline passing while Redis is slow, a Redis that cannot write
+// its AOF, a failover in progress) means the store cannot serve right now.
 func fail(ctx context.Context, what string, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("redis: %s: %w", what, cerr)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("redis: %s: %w", what, ctx.Err())
 	}
 	return fmt.Errorf("redis: %s: %w: %w", what, store.ErrUnavailable, err)
 }

@@ -621,3 +621,42 @@ func TestConcurrentPurges(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisHung: a Redis that accepts connections but answers nothing
+// (SIGSTOP) makes calls fail with ErrUnavailable within OpTimeout, and the
+// same Log works again once it answers.
+func TestRedisHung(t *testing.T) {
+	t.Parallel()
+	url, srv := testredis.Start(t)
+	l := openLog(t, url, "hung:", Options{OpTimeout: 500 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, "m", []store.Entry{{ID: "a", Data: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	start := time.Now()
+	_, err := l.Append(ctx, "m", []store.Entry{{ID: "b", Data: []byte("2")}})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Append to a hung Redis = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("Append to a hung Redis took %v with OpTimeout 500ms", d)
+	}
+	// The caller's own deadline, shorter than OpTimeout, also reads as
+	// unavailable (not as a bare context error).
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := l.Ping(short); !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Ping past the caller's deadline = %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+	srv.Resume()
+	// The append that timed out may have been executed once Redis woke up:
+	// re-sending it is safe (same id), and the log has no hole.
+	got, err := l.Append(ctx, "m", []store.Entry{{ID: "b", Data: []byte("2")}, {ID: "c", Data: []byte("3")}})
+	if err != nil {
+		t.Fatalf("Append after Resume: %v", err)
+	}
+	if got[0].Seq != 2 || got[1] != (store.Appended{Seq: 3}) {
+		t.Fatalf("Append after Resume = %+v, want b at 2 and c fresh at 3", got)
+	}
+}
