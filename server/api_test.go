@@ -398,3 +398,31 @@ func TestShutdownClosesSocketsGoingAway(t *testing.T) {
 		t.Fatalf("close code %d", code)
 	}
 }
+
+// TestReports: the facilitators and the meeting's rapporteur get the report
+// (with contact details) in three formats; a participant does not.
+func TestReports(t *testing.T) {
+	app := newTestApp(t, hub.Options{})
+	f := setupGroups(t, app, 4, 2)
+	rapporteur, other := f.members[0].ID, f.members[1].ID
+	f.fac.mustAck("rapporteur.set", map[string]any{"memberId": rapporteur})
+	for _, format := range []string{"txt", "csv", "json"} {
+		path := "/api/meetings/" + f.m.ID + "/report." + format
+		resp, body := app.get(path, http.Header{"Authorization": {"Bearer " + f.m.FacSecret}})
+		if resp.StatusCode != 200 || len(body) < 50 {
+			t.Fatalf("%s as facilitator: %d %.200s", format, resp.StatusCode, body)
+		}
+		if resp, body := app.get(path, http.Header{"Authorization": {"Bearer " + f.tokens[rapporteur]}}); resp.StatusCode != 200 || len(body) < 50 {
+			t.Fatalf("%s as rapporteur: %d", format, resp.StatusCode)
+		}
+		if resp, _ := app.get(path, http.Header{"Authorization": {"Bearer " + f.tokens[other]}}); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s as participant: %d", format, resp.StatusCode)
+		}
+	}
+	var rep struct {
+		MeetingID string `json:"meetingId"`
+	}
+	if st := app.do("GET", "/api/meetings/"+f.m.ID+"/report.json", f.m.FacSecret, "", nil, &rep); st != 200 || rep.MeetingID != f.m.ID {
+		t.Fatalf("report.json: %d %+v", st, rep)
+	}
+}

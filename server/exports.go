@@ -166,9 +166,34 @@ func (s *Server) attendance(c *gin.Context) {
 }
 
 // report serves the meeting's report (facilitators and the meeting's
-// rapporteur). Wired once meeting.State.Report lands.
+// rapporteur: it holds contact details) as copy-ready text, CSV or JSON.
 func (s *Server) report(format string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		writeError(c, http.StatusNotImplemented, "not_implemented", "report not available yet")
+		room, ok := s.roomByID(c)
+		if !ok {
+			return
+		}
+		if _, ok := s.requireRole(c, room, meeting.RoleFacilitator, meeting.RoleRapporteur); !ok {
+			return
+		}
+		var rep meeting.Report
+		if err := room.Read(c.Request.Context(), func(st *meeting.State) { rep = st.Report() }); err != nil {
+			writeHubError(c, err)
+			return
+		}
+		lang := c.Query("lang")
+		if lang != "en" {
+			lang = "fr"
+		}
+		name := "rapport-" + rep.MeetingID
+		switch format {
+		case "txt":
+			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(rep.Text(lang)))
+		case "csv":
+			c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+			c.Data(http.StatusOK, "text/csv; charset=utf-8", rep.CSV())
+		default:
+			c.JSON(http.StatusOK, rep)
+		}
 	}
 }
