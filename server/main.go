@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/boucle/designation/hub"
+	"github.com/boucle/designation/static"
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/bolt"
 )
@@ -128,8 +129,8 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// pages is the browser app (nil until the static package is built).
-func pages() fs.FS { return nil }
+// pages is the browser app, embedded in the binary.
+func pages() fs.FS { return static.FS() }
 
 // openLog opens the embedded op log.
 func openLog(path string) (store.Log, error) {
