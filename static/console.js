@@ -503,7 +503,7 @@ function buildPlenary() {
     const key = bs.map((b) => b.key).join() + lang();
     if (el.dataset.k === key) return;
     el.dataset.k = key;
-    fill(el, h('div', { class: 'cols' }, bs.map((b) => h('div', { class: 'card', dataset: { binome: b.key } },
+    fill(el, h('div', { class: 'cols wide' }, bs.map((b) => h('div', { class: 'card', dataset: { binome: b.key } },
       h('h3', { text: M.binomeTitle(b) }),
       live((x) => drawMerge(x, b)),
       live((x) => drawCheckLive(x, b)),
@@ -550,7 +550,7 @@ function drawCheckLive(el, b) {
   const counts = M.checkCounts(check);
   fill(el, h('div', { class: check.open ? 'card' : '' },
     h('h4', { text: `${check.open ? t('check.title') : t('check.last')} : ${(check.pair || []).map((p) => M.profileName(store, p)).join(' & ')}` }),
-    h('p', { class: 'checkcounts', role: 'status', text: `👍 ${t('check.support')} ${counts.support} · ✋ ${t('check.reservation')} ${counts.reservation} · ✕ ${t('check.objection')} ${counts.objection} (${t('check.standingN', { n: counts.standing })})` }),
+    h('p', { class: 'checkcounts', role: 'status', text: `${t('check.support')} ${counts.support} · ${t('check.reservation')} ${counts.reservation} · ${t('check.objection')} ${counts.objection} (${t('check.standingN', { n: counts.standing })})` }),
     objections(check),
     check.open ? h('button', { type: 'button', class: 'secondary small', text: t('check.close'), on: { click: () => send('check.close', { checkId: check.id }) } }) : null));
 }
@@ -606,6 +606,15 @@ function drawDecision(el, b) {
   const debated = h('fieldset', null, h('legend', { text: t('plenary.debated') }), cands.map((pid) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', value: pid, checked: !!dec && (dec.debated || []).includes(pid) }), h('span', { text: M.profileLabel(store, pid) }))));
   const note = h('input', { 'aria-label': t('plenary.note'), placeholder: t('plenary.note'), maxLength: 500, value: dec ? dec.note || '' : '' });
+  const pairRow = h('div', { class: 'row' }, a, c);
+  // Only the fields of the chosen outcome are shown.
+  const showFields = () => {
+    const o = (radios.map((r) => r.querySelector('input')).find((i) => i.checked) || {}).value;
+    pairRow.hidden = o !== 'designated';
+    debated.hidden = o !== 'no_consensus';
+  };
+  for (const r of radios) r.querySelector('input').addEventListener('change', showFields);
+  showFields();
   const box = h('form', {
     class: 'stack decision',
     on: {
@@ -625,7 +634,7 @@ function drawDecision(el, b) {
     },
   }, h('h4', { text: t('plenary.decision') }),
   dec ? h('p', { class: 'ok decision-now', text: decisionText(dec) }) : null,
-  radios, h('div', { class: 'row' }, a, c), debated, note,
+  h('fieldset', null, h('legend', { text: t('plenary.outcome') }), radios), pairRow, debated, note,
   h('div', { class: 'row' }, h('button', { type: 'submit', class: 'small record', text: t('plenary.record') }),
     dec ? h('button', { type: 'button', class: 'secondary small', text: t('plenary.clear'), on: { click: () => send('decision.clear', { binome: b.key }) } }) : null));
   fill(el, box);

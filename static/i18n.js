@@ -4,7 +4,7 @@
 
 const fr = {
   'app.title': 'Désignation des binômes',
-  'lang.switch': 'English',
+  'lang.switch': 'EN',
   'lang.switchLabel': 'Switch to English',
   'common.save': 'Enregistrer',
   'common.cancel': 'Annuler',
@@ -130,6 +130,7 @@ const fr = {
   'plenary.person': 'Personne',
   'plenary.pickTwo': 'Choisissez deux personnes différentes.',
   'plenary.decision': 'Décision',
+  'plenary.outcome': 'Issue',
   'plenary.debated': 'Profils débattus (sans consensus)',
   'plenary.note': 'Note (facultatif)',
   'plenary.record': 'Enregistrer la décision',
@@ -258,7 +259,7 @@ const fr = {
 
 const en = {
   'app.title': 'Designation of the pairs',
-  'lang.switch': 'Français',
+  'lang.switch': 'FR',
   'lang.switchLabel': 'Passer en français',
   'common.save': 'Save',
   'common.cancel': 'Cancel',
@@ -384,6 +385,7 @@ const en = {
   'plenary.person': 'Person',
   'plenary.pickTwo': 'Pick two different people.',
   'plenary.decision': 'Decision',
+  'plenary.outcome': 'Outcome',
   'plenary.debated': 'Debated profiles (no consensus)',
   'plenary.note': 'Note (optional)',
   'plenary.record': 'Record the decision',

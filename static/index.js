@@ -37,17 +37,15 @@ $('#create-form').addEventListener('submit', async (e) => {
   const f = e.target;
   $('#create-error').textContent = '';
   const body = {
-    info: {
-      title: f.title.value.trim(),
-      department: f.department.value.trim(),
-      date: f.date.value,
-      startTime: f.startTime.value,
-      place: f.place.value.trim(),
-      videoUrl: f.videoUrl.value.trim(),
-      lang: document.documentElement.lang === 'en' ? 'en' : 'fr',
-    },
-    facilitators: [f.fac1.value.trim(), f.fac2.value.trim()].filter(Boolean),
-    parity: f.parity.checked,
+    title: f.elements.namedItem('title').value.trim(),
+    department: f.elements.namedItem('department').value.trim(),
+    date: f.elements.namedItem('date').value,
+    startTime: f.elements.namedItem('startTime').value,
+    place: f.elements.namedItem('place').value.trim(),
+    videoUrl: f.elements.namedItem('videoUrl').value.trim(),
+    lang: document.documentElement.lang === 'en' ? 'en' : 'fr',
+    facilitators: [f.elements.namedItem('fac1').value.trim(), f.elements.namedItem('fac2').value.trim()].filter(Boolean),
+    parity: f.elements.namedItem('parity').checked,
   };
   const btn = f.querySelector('button[type=submit]');
   btn.disabled = true;

@@ -289,7 +289,7 @@ function buildGroupPage(root, step, group) {
   const b = bs.find((x) => x.key === selectedBinome);
   const qInput = h('input', { id: 'quality-new', maxLength: 300, autocomplete: 'off', placeholder: t('group.qualityPlaceholder') });
   const addForm = h('form', {
-    class: 'row',
+    class: 'row', id: 'quality-add',
     on: {
       submit: (e) => {
         e.preventDefault();
@@ -433,7 +433,7 @@ function drawShortlist(el) {
       : h('p', { class: 'muted', text: t('group.noName') }),
     warnings.map((w) => h('p', { class: 'warn', role: 'status', text: w })),
     names.length < max ? h('form', {
-      class: 'row',
+      class: 'row', id: 'shortlist-add',
       on: {
         submit: (e) => {
           e.preventDefault();
@@ -506,8 +506,8 @@ function drawCheck(el) {
       (c.pair || []).map((p) => M.profileLabel(store, p)).join(' & ')),
     mine ? h('p', { class: 'ok', text: `${t('check.yourAnswer')} : ${t(`check.${mine}`)}` }) : null,
     h('div', { class: 'answers' },
-      h('button', { type: 'button', id: 'answer-support', on: { click: () => answer(c, 'support') }, text: `👍 ${t('check.support')}` }),
-      h('button', { type: 'button', id: 'answer-reservation', class: 'secondary', on: { click: () => answer(c, 'reservation') }, text: `✋ ${t('check.reservation')}` }),
+      h('button', { type: 'button', id: 'answer-support', on: { click: () => answer(c, 'support') }, text: `✓ ${t('check.support')}` }),
+      h('button', { type: 'button', id: 'answer-reservation', class: 'secondary', on: { click: () => answer(c, 'reservation') }, text: `~ ${t('check.reservation')}` }),
       h('button', { type: 'button', id: 'answer-objection', class: 'secondary', on: { click: () => { objForm.hidden = false; arg.focus(); } }, text: `✕ ${t('check.objection')}` })),
     objForm));
 }

@@ -109,7 +109,7 @@ export function uuid() {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-// getJSON fetches JSON from the API and throws an Error whose message is the
+// api fetches JSON from the API and throws an Error whose message is the
 // server's message (or the status) when it fails.
 export async function api(method, url, body, headers = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
@@ -121,7 +121,9 @@ export async function api(method, url, body, headers = {}) {
   const ct = res.headers.get('Content-Type') || '';
   const data = ct.includes('json') ? await res.json().catch(() => null) : await res.text();
   if (!res.ok) {
-    const msg = data && typeof data === 'object' ? (data.message || data.error || data.code) : '';
+    // The API's errors are {"error": {code, field, message}}.
+    const e = data && typeof data === 'object' ? (data.error && typeof data.error === 'object' ? data.error : data) : null;
+    const msg = e ? (e.message || e.code || '') : '';
     const err = new Error(msg || `HTTP ${res.status}`);
     err.status = res.status;
     err.data = data;

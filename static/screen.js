@@ -138,7 +138,7 @@ function matrix(step) {
           l.consensus && names.length === 2 ? h('div', { class: 'sub', text: `⚭ ${t('screen.pair')}` }) : null,
           h('ul', null, names.map((pid) => h('li', { text: M.profileName(store, pid) + (M.ineligibility(store, pid) ? ' ⚠' : '') }))),
           h('div', { class: 'sub', text: t('screen.qualities', { n: qs.length }) }));
-      }))))));
+      })))));
 }
 
 function plenary() {
@@ -150,11 +150,12 @@ function plenary() {
     const issues = mg.readyPair ? M.pairIssues(store, mg.readyPair) : [];
     return card(b,
       dec ? h('div', { class: 'outcome', text: outcome(dec) }) : null,
-      h('ul', { class: 'names' }, mg.names.map((n) => nameItem(n.profileId, `${n.count}/${mg.groupCount}`, n.all))),
+      mg.names.length ? h('ul', { class: 'names' }, mg.names.map((n) => nameItem(n.profileId, `${n.count}/${mg.groupCount}`, n.all)))
+        : h('p', { class: 'sub', text: t('plenary.noName') }),
       mg.readyPair ? h('div', { class: 'ready', text: `✓ ${t('plenary.ready')}${issues.length ? ` ⚠ ${issues.map((i) => t(`elig.short.${i}`)).join(', ')}` : ''}` }) : null,
       check && check.open ? h('div', { class: 'checkbar', role: 'status' },
         `${t('check.title')} : ${(check.pair || []).map((p) => M.profileName(store, p)).join(' & ')} — `,
-        `👍 ${counts.support} · ✋ ${counts.reservation} · ✕ ${counts.objection}`) : null);
+        `${t('check.support')} ${counts.support} · ${t('check.reservation')} ${counts.reservation} · ${t('check.objection')} ${counts.objection}`) : null);
   }));
 }
 
