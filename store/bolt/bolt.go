@@ -2,7 +2,8 @@
 // file, fsynced before Append returns. It is the default store of a single
 // server process (see store/redis for several instances).
 //
-// Layout: a root bucket "meetings" holds one bucket per meeting id, with
+// Layout: a bucket "meta" (a mark while a purge's compaction is pending)
+// and a root bucket "meetings" holding one bucket per meeting id, with
 //
 //	ops   seq (8 bytes, big-endian, so keys sort in log order) -> uvarint(len(id)) id data
 //	ids   op id -> seq (8 bytes): de-duplication of re-sent ops
@@ -41,10 +42,13 @@ var _ store.Log = (*Log)(nil)
 // Bucket and key names.
 var (
 	rootBucket = []byte("meetings")
+	metaBucket = []byte("meta") // compact-pending: a purge to finish
 	opsBucket  = []byte("ops")
 	idsBucket  = []byte("ids")
 	lastKey    = []byte("last")
 	snapKey    = []byte("snap")
+
+	compactPendingKey = []byte("compact-pending")
 )
 
 const (
@@ -127,8 +131,27 @@ func Open(path string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.db = db
+	// A purge interrupted (crash, full disk) between deleting a meeting
+	// and compacting left its bytes in free pages: compact now. On failure
+	// the mark stays and the next Purge or Open tries again.
+	if l.compactionPending() {
+		if err := l.compactAndClearLocked(); err != nil && l.db == nil {
+			return nil, fmt.Errorf("bolt: open %s: finish an interrupted purge: %w", path, err)
+		}
+	}
 	go l.commitLoop()
 	return l, nil
+}
+
+// compactionPending says whether a purge has deleted data not yet
+// compacted away.
+func (l *Log) compactionPending() bool {
+	pending := false
+	l.db.View(func(tx *bbolt.Tx) error {
+		pending = tx.Bucket(metaBucket).Get(compactPendingKey) != nil
+		return nil
+	})
+	return pending
 }
 
 func (l *Log) openDB(path string) (*bbolt.DB, error) {
@@ -143,6 +166,9 @@ func (l *Log) openDB(path string) (*bbolt.DB, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(metaBucket); err != nil {
+			return err
+		}
 		_, err := tx.CreateBucketIfNotExists(rootBucket)
 		return err
 	}); err != nil {
@@ -506,20 +532,50 @@ func (l *Log) Purge(ctx context.Context, meeting string) error {
 	if l.db == nil {
 		return errClosed
 	}
-	err := l.db.Update(func(tx *bbolt.Tx) error {
+	pending, err := l.deleteMeetingLocked(meeting)
+	if err != nil {
+		return fmt.Errorf("bolt: purge %s: %w: %w", meeting, store.ErrUnavailable, err)
+	}
+	if !pending {
+		return nil // nothing deleted, now or by an unfinished earlier purge
+	}
+	if err := l.compactAndClearLocked(); err != nil {
+		return fmt.Errorf("bolt: purge %s: %w", meeting, err)
+	}
+	return nil
+}
+
+// deleteMeetingLocked deletes the meeting's bucket and, in the same
+// transaction, marks the file as needing a compaction, so that a crash
+// before the compaction is caught up at the next Open. It says whether a
+// compaction is pending (this deletion or an earlier unfinished one).
+func (l *Log) deleteMeetingLocked(meeting string) (pending bool, err error) {
+	err = l.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		pending = meta.Get(compactPendingKey) != nil
 		root := tx.Bucket(rootBucket)
 		if root.Bucket([]byte(meeting)) == nil {
 			return nil
 		}
-		return root.DeleteBucket([]byte(meeting))
+		if err := root.DeleteBucket([]byte(meeting)); err != nil {
+			return err
+		}
+		pending = true
+		return meta.Put(compactPendingKey, []byte{1})
+	})
+	return pending, err
+}
+
+// compactAndClearLocked compacts the file and then clears the pending mark.
+func (l *Log) compactAndClearLocked() error {
+	if err := l.compactLocked(); err != nil {
+		return err
+	}
+	err := l.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(metaBucket).Delete(compactPendingKey)
 	})
 	if err != nil {
-		return fmt.Errorf("bolt: purge %s: %w: %w", meeting, store.ErrUnavailable, err)
-	}
-	// Compact even when the meeting was already gone: a previous Purge may
-	// have deleted it and then failed to compact.
-	if err := l.compactLocked(); err != nil {
-		return fmt.Errorf("bolt: purge %s: %w", meeting, err)
+		return fmt.Errorf("clear the compaction mark: %w: %w", store.ErrUnavailable, err)
 	}
 	return nil
 }

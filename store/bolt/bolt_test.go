@@ -149,6 +149,65 @@ func TestPurgeLeavesNoBytes(t *testing.T) {
 	}
 }
 
+// TestInterruptedPurgeFinishesAtOpen: a crash between a purge's deletion
+// and its compaction leaves the bytes in free pages; the next Open
+// compacts them away.
+func TestInterruptedPurgeFinishesAtOpen(t *testing.T) {
+	t.Parallel()
+	l := openTemp(t, Options{})
+	ctx := context.Background()
+	canary := "canary.interrupted.3c4d@example.org"
+	if _, err := l.Append(ctx, "secret", []store.Entry{{ID: "a", Data: []byte(canary)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, "kept", []store.Entry{{ID: "k", Data: []byte("kept")}}); err != nil {
+		t.Fatal(err)
+	}
+	// The first half of Purge, then the process "dies".
+	l.mu.Lock()
+	pending, err := l.deleteMeetingLocked("secret")
+	l.mu.Unlock()
+	if err != nil || !pending {
+		t.Fatalf("deleteMeetingLocked = %v, %v", pending, err)
+	}
+	path := l.Path()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !rawContains(t, path, canary) {
+		t.Fatal("the canary is not in the file after the deletion alone: the test is blind")
+	}
+	l2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if rawContains(t, path, canary) {
+		t.Fatal("the canary is still in the file after reopening: the interrupted purge was not finished")
+	}
+	if l2.compactionPending() {
+		t.Fatal("the compaction mark is still set")
+	}
+	if ms, err := l2.Meetings(ctx); err != nil || len(ms) != 1 || ms[0] != "kept" {
+		t.Fatalf("Meetings after the finished purge = %v, %v", ms, err)
+	}
+	// A purge of an unknown meeting, with nothing pending, does not compact.
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Purge(ctx, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Fatal("purging an unknown meeting rewrote the file")
+	}
+}
+
 // TestPurgeWhileAppending: a purge (which swaps the file) running while
 // other meetings append loses none of their acked ops.
 func TestPurgeWhileAppending(t *testing.T) {
