@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ const (
 // means "not yet").
 type opRecord struct {
 	sentAt   atomic.Int64
+	ackLat   atomic.Int64 // edit→ack, ns
 	state    atomic.Uint32
 	projSeen atomic.Bool
 	peerSeen atomic.Int32
@@ -100,10 +102,11 @@ type runner struct {
 	start     time.Time
 	measure   atomic.Bool
 
-	frames, bytes atomic.Uint64
-	disconnects   atomic.Int64
-	connectFails  atomic.Int64
-	unsent        atomic.Int64
+	frames, bytes  atomic.Uint64
+	disconnects    atomic.Int64
+	connectFails   atomic.Int64
+	unsent         atomic.Int64
+	refusalsLogged atomic.Int64
 
 	mu          sync.Mutex
 	refused     map[string]int
@@ -177,6 +180,11 @@ func (r *runner) countRefused(code string) {
 	r.mu.Lock()
 	r.refused[code]++
 	r.mu.Unlock()
+}
+
+// logRefusal says whether to print a refusal: the first ten only.
+func (r *runner) logRefusal() bool {
+	return r.refusalsLogged.Add(1) <= 10
 }
 
 func (r *runner) countErrorFrame(code string) {
@@ -284,6 +292,9 @@ func (c *client) handle(f []byte) {
 		code := string(topString(f, "code"))
 		if i := c.r.opIndex(id); i >= 0 {
 			c.refusedOp(i, code)
+			if c.r.logRefusal() {
+				fmt.Fprintf(c.r.stderr, "refused: %s\n", f)
+			}
 		} else {
 			c.settle(string(id), code)
 			fmt.Fprintf(c.r.stderr, "setup op refused: %s\n", f)
@@ -373,7 +384,9 @@ func (c *client) seen(i int) {
 func (c *client) acked(i int) {
 	op := &c.r.ops[i]
 	if op.state.CompareAndSwap(opSent, opAcked) {
-		c.r.hAck.Record(time.Duration(c.r.since() - op.sentAt.Load()))
+		lat := c.r.since() - op.sentAt.Load()
+		op.ackLat.Store(lat)
+		c.r.hAck.Record(time.Duration(lat))
 	}
 }
 
@@ -480,16 +493,32 @@ func (r *runner) send(ctx context.Context, i int) {
 // pool of senders (a write blocked by one slow server connection does not
 // delay the others), and returns once everything was handed out.
 func (r *runner) dispatch(ctx context.Context) {
-	jobs := make(chan int, 4096)
+	// A connection's ops always go through the same sender, so that they
+	// are written in plan order (a phone sends its edits in order: an edit
+	// must not overtake the add of the quality it edits).
+	const senders = 64
+	queues := make([]chan int, senders)
 	var wg sync.WaitGroup
-	for w := 0; w < 64; w++ {
+	for w := range queues {
+		queues[w] = make(chan int, 256)
 		wg.Add(1)
-		go func() {
+		go func(q chan int) {
 			defer wg.Done()
-			for i := range jobs {
+			for i := range q {
 				r.send(ctx, i)
 			}
-		}()
+		}(queues[w])
+	}
+	participants := len(r.meetings[0].participants)
+	enqueue := func(i int) {
+		op := &r.ops[i]
+		conn := int(op.meeting) * (participants + 2)
+		if op.step {
+			conn += participants + (i-len(r.plan))/len(r.meetings)%2
+		} else {
+			conn += int(op.sender)
+		}
+		queues[conn%senders] <- i
 	}
 	timer := time.NewTimer(0)
 	<-timer.C
@@ -513,7 +542,7 @@ func (r *runner) dispatch(ctx context.Context) {
 				break
 			}
 			for m := range r.meetings {
-				jobs <- len(r.plan) + w*len(r.meetings) + m
+				enqueue(len(r.plan) + w*len(r.meetings) + m)
 			}
 			w++
 			continue
@@ -521,10 +550,12 @@ func (r *runner) dispatch(ctx context.Context) {
 		if !at(r.plan[p].At) {
 			break
 		}
-		jobs <- p
+		enqueue(p)
 		p++
 	}
-	close(jobs)
+	for _, q := range queues {
+		close(q)
+	}
 	wg.Wait()
 }
 
@@ -626,4 +657,18 @@ func (r *runner) closeAll() {
 		}
 	}
 	wg.Wait()
+}
+
+// writeOpsCSV writes one line per op: its index, whether it is a step
+// change, its meeting, when it was sent and its edit→ack latency (ms), and
+// its final state, to see when in the run the slow ones happened.
+func (r *runner) writeOpsCSV(path string) error {
+	var b bytes.Buffer
+	b.WriteString("op,step,meeting,sentMs,ackMs,state\n")
+	for i := range r.ops {
+		op := &r.ops[i]
+		fmt.Fprintf(&b, "%d,%t,%d,%.3f,%.3f,%d\n", i, op.step, op.meeting,
+			float64(op.sentAt.Load()-1)/1e6, float64(op.ackLat.Load())/1e6, op.state.Load())
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }

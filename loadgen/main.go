@@ -70,6 +70,7 @@ type config struct {
 	jsonOut         string
 	commit          string
 	bareProfile     string
+	opsCSV          string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", time.Minute, "time a connection (or a meeting's set-up step) may take")
 	fs.DurationVar(&cfg.drain, "drain", 10*time.Second, "after the measured phase, how long to wait for the last acks")
 	fs.StringVar(&cfg.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
+	fs.StringVar(&cfg.opsCSV, "ops-csv", "", "write one CSV line per op (sent time, ack latency, state) to this file; with -compare, one file per target (suffix .TARGET)")
 	fs.StringVar(&cfg.commit, "commit", "", "commit to print in the report (default: git rev-parse --short HEAD)")
 	serveBare := fs.Bool("serve-bare", false, "run the bare hub instead of the generator (used by -target bare)")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address of -serve-bare")
@@ -239,6 +241,42 @@ func runTarget(ctx context.Context, cfg *config, kind, tmp string, stderr io.Wri
 	return r.execute(ctx)
 }
 
+// waitQuiet waits, after everyone connected, until the target has digested
+// the connection wave (snapshots, presence), so that the measured phase
+// starts from a steady state: until its CPU use stays under 10% of a core
+// and the kernel has written back the set-up's dirty pages (which would make
+// the first fsyncs slow) for two 250 ms samples in a row, 60 s at most (1 s
+// when its pid is unknown). It returns how long it waited.
+func (r *runner) waitQuiet(ctx context.Context) time.Duration {
+	began := time.Now()
+	if r.t.pid <= 0 {
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		return time.Since(began)
+	}
+	const every = 250 * time.Millisecond
+	prev, err := readProc(r.t.pid)
+	calm := 0
+	for err == nil && calm < 2 && time.Since(began) < time.Minute {
+		select {
+		case <-time.After(every):
+		case <-ctx.Done():
+			return time.Since(began)
+		}
+		var cur procStats
+		cur, err = readProc(r.t.pid)
+		if cur.CPU-prev.CPU < every/10 && dirtyKiB() < 4096 {
+			calm++
+		} else {
+			calm = 0
+		}
+		prev = cur
+	}
+	return time.Since(began)
+}
+
 // allClients lists every client of the run.
 func (r *runner) allClients() []*client {
 	var out []*client
@@ -266,6 +304,8 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	fmt.Fprintf(r.stderr, "%s: %d/%d WebSockets open after %.1f s of set-up\n", r.t.kind, held, cfg.wl.Connections(), time.Since(began).Seconds())
 	defer r.closeAll()
 	r.countGroups()
+	quiet := r.waitQuiet(ctx)
+	fmt.Fprintf(r.stderr, "%s: server quiet after %.1f s more\n", r.t.kind, quiet.Seconds())
 
 	var before procStats
 	if r.t.pid > 0 {
@@ -291,6 +331,15 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	res := r.result(window, before, after, ru0, ru1)
+	if cfg.opsCSV != "" {
+		path := cfg.opsCSV
+		if len(cfg.targets) > 1 {
+			path += "." + r.t.kind
+		}
+		if err := r.writeOpsCSV(path); err != nil {
+			fmt.Fprintf(r.stderr, "ops CSV: %v\n", err)
+		}
+	}
 	return res, nil
 }
 

@@ -275,3 +275,21 @@ func readProc(pid int) (procStats, error) {
 	}
 	return st, nil
 }
+
+// dirtyKiB is how much of the page cache waits to be written to disk
+// (Dirty + Writeback in /proc/meminfo); 0 when unreadable.
+func dirtyKiB() uint64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var total uint64
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "Dirty" || k == "Writeback") {
+			n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			total += n
+		}
+	}
+	return total
+}
