@@ -32,6 +32,7 @@ func (g *opGen) group() string   { return g.pick(sortedKeys(g.s.Groups)) }
 func (g *opGen) profile() string { return g.pick(sortedKeys(g.s.Profiles)) }
 func (g *opGen) check() string   { return g.pick(sortedKeys(g.s.Checks)) }
 func (g *opGen) ag() string      { return g.pick(sortedKeys(g.s.ActionGroups)) }
+
 // proposed is a profile proposed for binome k (or any profile).
 func (g *opGen) proposed(k string) string {
 	var ids []string
