@@ -71,6 +71,7 @@ type config struct {
 	commit          string
 	bareProfile     string
 	opsCSV          string
+	quietMax        time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.dialConcurrency, "dial-concurrency", 64, "WebSockets opened at once")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", time.Minute, "time a connection (or a meeting's set-up step) may take")
 	fs.DurationVar(&cfg.drain, "drain", 10*time.Second, "after the measured phase, how long to wait for the last acks")
+	fs.DurationVar(&cfg.quietMax, "quiet-max", time.Minute, "after connecting, wait at most this long for the target to be quiet before measuring (0: do not wait)")
 	fs.StringVar(&cfg.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.StringVar(&cfg.opsCSV, "ops-csv", "", "write one CSV line per op (sent time, ack latency, state) to this file; with -compare, one file per target (suffix .TARGET)")
 	fs.StringVar(&cfg.commit, "commit", "", "commit to print in the report (default: git rev-parse --short HEAD)")
@@ -245,13 +247,16 @@ func runTarget(ctx context.Context, cfg *config, kind, tmp string, stderr io.Wri
 // the connection wave (snapshots, presence), so that the measured phase
 // starts from a steady state: until its CPU use stays under 10% of a core
 // and the kernel has written back the set-up's dirty pages (which would make
-// the first fsyncs slow) for two 250 ms samples in a row, 60 s at most (1 s
+// the first fsyncs slow) for two 250 ms samples in a row, at most -quiet-max (1 s
 // when its pid is unknown). It returns how long it waited.
 func (r *runner) waitQuiet(ctx context.Context) time.Duration {
 	began := time.Now()
+	if r.cfg.quietMax <= 0 {
+		return 0
+	}
 	if r.t.pid <= 0 {
 		select {
-		case <-time.After(time.Second):
+		case <-time.After(min(time.Second, r.cfg.quietMax)):
 		case <-ctx.Done():
 		}
 		return time.Since(began)
@@ -259,7 +264,7 @@ func (r *runner) waitQuiet(ctx context.Context) time.Duration {
 	const every = 250 * time.Millisecond
 	prev, err := readProc(r.t.pid)
 	calm := 0
-	for err == nil && calm < 2 && time.Since(began) < time.Minute {
+	for err == nil && calm < 2 && time.Since(began) < r.cfg.quietMax {
 		select {
 		case <-time.After(every):
 		case <-ctx.Done():
