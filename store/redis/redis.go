@@ -11,6 +11,7 @@
 //	<prefix>{<id>}:ids   hash     op id -> seq (de-duplication, kept after trims)
 //	<prefix>{<id>}:snap  hash     seq, data: the latest snapshot
 //	<prefix>{<id>}:trim  string   the stream holds no op with seq <= this
+//	<prefix>{<id>}:purged string  while a purge waits for its AOF rewrite
 //
 // and the Pub/Sub channel <prefix>{<id>}:appended carries the new last seq
 // after every append (see store.Notifier: a wake-up, never the data).
@@ -79,6 +80,7 @@ type Log struct {
 	appendScript *goredis.Script
 	snapScript   *goredis.Script
 	trimScript   *goredis.Script
+	purgeScript  *goredis.Script
 
 	purgeMu sync.Mutex // one AOF rewrite wait at a time from this instance
 }
@@ -118,11 +120,13 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Log, error) {
 		appendScript: goredis.NewScript(appendLua),
 		snapScript:   goredis.NewScript(snapLua),
 		trimScript:   goredis.NewScript(trimLua),
+		purgeScript:  goredis.NewScript(purgeLua),
 	}
 	if err := l.Ping(ctx); err != nil {
 		client.Close()
 		return nil, err
 	}
+	l.finishPurges(ctx)
 	return l, nil
 }
 
@@ -208,7 +212,7 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // keys of one meeting.
 type keys struct {
-	seq, ops, ids, snap, trim, channel string
+	seq, ops, ids, snap, trim, purged, channel string
 }
 
 func (l *Log) keys(meeting string) keys {
@@ -219,6 +223,7 @@ func (l *Log) keys(meeting string) keys {
 		ids:     base + "ids",
 		snap:    base + "snap",
 		trim:    base + "trim",
+		purged:  base + "purged",
 		channel: base + "appended",
 	}
 }
@@ -401,39 +406,46 @@ func (l *Log) Meetings(ctx context.Context) ([]string, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 4*l.opts.OpTimeout)
 	defer cancel()
-	pattern := l.opts.Prefix + "{*}:seq"
+	keys, err := l.scanKeys(cctx, l.opts.Prefix+"{*}:seq")
+	if err != nil {
+		return nil, fail(ctx, "list meetings", err)
+	}
+	out := []string{}
+	for _, key := range keys {
+		id, ok := strings.CutPrefix(key, l.opts.Prefix+"{")
+		if !ok {
+			continue
+		}
+		if id, ok = strings.CutSuffix(id, "}:seq"); ok && store.CheckMeetingID(id) == nil {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// scanKeys lists the keys matching pattern, on every master of a Cluster.
+func (l *Log) scanKeys(ctx context.Context, pattern string) ([]string, error) {
 	var (
 		mu  sync.Mutex
-		out = []string{}
+		out []string
 	)
 	scan := func(ctx context.Context, c goredis.Cmdable) error {
 		it := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		for it.Next(ctx) {
-			key := it.Val()
-			id, ok := strings.CutPrefix(key, l.opts.Prefix+"{")
-			if !ok {
-				continue
-			}
-			if id, ok = strings.CutSuffix(id, "}:seq"); !ok || store.CheckMeetingID(id) != nil {
-				continue
-			}
 			mu.Lock()
-			out = append(out, id)
+			out = append(out, it.Val())
 			mu.Unlock()
 		}
 		return it.Err()
 	}
 	var err error
 	if cc, ok := l.client.(*goredis.ClusterClient); ok {
-		err = cc.ForEachMaster(cctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
 	} else {
-		err = scan(cctx, l.client)
+		err = scan(ctx, l.client)
 	}
-	if err != nil {
-		return nil, fail(ctx, "list meetings", err)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return out, err
 }
 
 // snapLua stores a snapshot unless a newer one is there. KEYS: seq, snap.
@@ -538,8 +550,10 @@ func (l *Log) Trim(ctx context.Context, meeting string) error {
 // Purge implements store.Log: it deletes the meeting's keys, then has Redis
 // rewrite its AOF and waits until the rewrite is done, because the deleted
 // values stay in the append-only file (as the commands that wrote them)
-// until it is rewritten. On a Redis without AOF there is nothing to
-// rewrite. RDB dumps, if the server makes any, are not rewritten here.
+// until it is rewritten. A purge mark, set with the deletion and cleared
+// after the rewrite, lets the next Open finish a purge this instance could
+// not. On a Redis without AOF there is nothing to rewrite. RDB dumps, if
+// the server makes any, are not rewritten here.
 func (l *Log) Purge(ctx context.Context, meeting string) error {
 	if err := store.CheckMeetingID(meeting); err != nil {
 		return err
@@ -550,17 +564,60 @@ func (l *Log) Purge(ctx context.Context, meeting string) error {
 	k := l.keys(meeting)
 	cctx, cancel := context.WithTimeout(ctx, l.opts.PurgeTimeout)
 	defer cancel()
-	if err := l.client.Del(cctx, k.seq, k.ops, k.ids, k.snap, k.trim).Err(); err != nil {
-		return fail(ctx, "purge "+meeting, err)
-	}
-	node, err := l.nodeFor(cctx, k.seq)
+	pending, err := l.purgeScript.Run(cctx, l.client, []string{k.seq, k.ops, k.ids, k.snap, k.trim, k.purged}).Int()
 	if err != nil {
 		return fail(ctx, "purge "+meeting, err)
 	}
-	if err := l.rewriteAOF(cctx, node); err != nil {
-		return fail(ctx, "purge "+meeting+": rewrite the AOF", err)
+	if pending == 0 {
+		return nil // nothing deleted, now or by an unfinished earlier purge
+	}
+	if err := l.finishPurge(cctx, k.purged); err != nil {
+		return fail(ctx, "purge "+meeting, err)
 	}
 	return nil
+}
+
+// purgeLua deletes a meeting's keys (KEYS 1-5) and, if anything was
+// deleted, sets the purge mark (KEYS[6]) that says "AOF rewrite pending",
+// so that the next Open finishes the job should this instance die first.
+// Returns 1 when a rewrite is pending (now or from an earlier purge).
+const purgeLua = `
+local n = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+if n > 0 then
+  redis.call('SET', KEYS[6], '1')
+  return 1
+end
+return redis.call('EXISTS', KEYS[6])
+`
+
+// finishPurge rewrites the AOF of the node holding the purge mark, then
+// deletes the mark.
+func (l *Log) finishPurge(ctx context.Context, mark string) error {
+	node, err := l.nodeFor(ctx, mark)
+	if err != nil {
+		return err
+	}
+	if err := l.rewriteAOF(ctx, node); err != nil {
+		return fmt.Errorf("rewrite the AOF: %w", err)
+	}
+	return l.client.Del(ctx, mark).Err()
+}
+
+// finishPurges completes the purges a dead instance left half done (keys
+// deleted, AOF not yet rewritten). Errors are left for the next Open: the
+// marks stay until a rewrite succeeds.
+func (l *Log) finishPurges(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, l.opts.PurgeTimeout)
+	defer cancel()
+	marks, err := l.scanKeys(cctx, l.opts.Prefix+"{*}:purged")
+	if err != nil {
+		return
+	}
+	for _, mark := range marks {
+		if l.finishPurge(cctx, mark) != nil {
+			return
+		}
+	}
 }
 
 // nodeFor is the client of the node holding key (its Cluster master), or

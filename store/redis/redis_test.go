@@ -660,3 +660,45 @@ func TestRedisHung(t *testing.T) {
 		t.Fatalf("Append after Resume = %+v, want b at 2 and c fresh at 3", got)
 	}
 }
+
+// TestInterruptedPurgeFinishesAtOpen: an instance that died between
+// deleting a meeting's keys and the AOF rewrite left the values in the AOF
+// and a purge mark; the next Open rewrites the AOF and clears the mark.
+func TestInterruptedPurgeFinishesAtOpen(t *testing.T) {
+	t.Parallel()
+	url, srv := testredis.Start(t)
+	l := openLog(t, url, "ip:", Options{})
+	ctx := context.Background()
+	canary := "canary.interrupted.6a7b@example.org"
+	if _, err := l.Append(ctx, "secret", []store.Entry{{ID: "a", Data: []byte(canary)}}); err != nil {
+		t.Fatal(err)
+	}
+	// The first half of Purge only, then the instance "dies".
+	k := l.keys("secret")
+	if n, err := l.purgeScript.Run(ctx, l.Client(), []string{k.seq, k.ops, k.ids, k.snap, k.trim, k.purged}).Int(); err != nil || n != 1 {
+		t.Fatalf("purge script = %d, %v", n, err)
+	}
+	l.Close()
+	if len(grepDir(t, srv.Dir(), canary)) == 0 {
+		t.Fatal("the canary is not in the AOF after the deletion alone: the test is blind")
+	}
+	l2 := openLog(t, url, "ip:", Options{})
+	deadline := time.Now().Add(5 * time.Second)
+	for len(grepDir(t, srv.Dir(), canary)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the canary is still in the AOF after the next Open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := l2.Client().Exists(ctx, k.purged).Val(); n != 0 {
+		t.Fatal("the purge mark is still set")
+	}
+	// A purge of an unknown meeting, with nothing pending, rewrites nothing.
+	before := parseInfo(l2.Client().Info(ctx, "persistence").Val())["aof_rewrites"]
+	if err := l2.Purge(ctx, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if after := parseInfo(l2.Client().Info(ctx, "persistence").Val())["aof_rewrites"]; after != before {
+		t.Fatalf("purging an unknown meeting rewrote the AOF (%s -> %s rewrites)", before, after)
+	}
+}
