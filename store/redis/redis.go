@@ -95,8 +95,9 @@ type Log struct {
 //
 // Query parameters are go-redis's (ParseURL, ParseFailoverURL,
 // ParseClusterURL). Unset timeouts default to 2 s (dial, read, write) and
-// dial retries to 1, so a lost Redis is noticed quickly. Errors never include the URL (it may hold
-// a password).
+// dial retries to 1, so a lost Redis is noticed quickly; contexts'
+// deadlines are honoured. Errors never include the URL (it may hold a
+// password). Open also finishes the purges a dead instance left half done.
 func Open(ctx context.Context, rawURL string, opts Options) (*Log, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "dsg:"
@@ -166,41 +167,36 @@ func newClient(rawURL string) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis: invalid Sentinel URL: %v", err)
 		}
-		o.DialTimeout = orDefault(o.DialTimeout, defaultDialTimeout)
-		o.ReadTimeout = orDefault(o.ReadTimeout, defaultIOTimeout)
-		o.WriteTimeout = orDefault(o.WriteTimeout, defaultIOTimeout)
-		if o.DialerRetries == 0 {
-			o.DialerRetries = defaultDialerRetries
-		}
-		o.ContextTimeoutEnabled = true // honour OpTimeout and callers' deadlines
+		tune(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.ContextTimeoutEnabled)
 		return goredis.NewFailoverClient(o), nil
 	case q.Has("addr"):
 		o, err := goredis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis: invalid Cluster URL: %v", err)
 		}
-		o.DialTimeout = orDefault(o.DialTimeout, defaultDialTimeout)
-		o.ReadTimeout = orDefault(o.ReadTimeout, defaultIOTimeout)
-		o.WriteTimeout = orDefault(o.WriteTimeout, defaultIOTimeout)
-		if o.DialerRetries == 0 {
-			o.DialerRetries = defaultDialerRetries
-		}
-		o.ContextTimeoutEnabled = true // honour OpTimeout and callers' deadlines
+		tune(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.ContextTimeoutEnabled)
 		return goredis.NewClusterClient(o), nil
 	default:
 		o, err := goredis.ParseURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis: invalid URL: %v", err)
 		}
-		o.DialTimeout = orDefault(o.DialTimeout, defaultDialTimeout)
-		o.ReadTimeout = orDefault(o.ReadTimeout, defaultIOTimeout)
-		o.WriteTimeout = orDefault(o.WriteTimeout, defaultIOTimeout)
-		if o.DialerRetries == 0 {
-			o.DialerRetries = defaultDialerRetries
-		}
-		o.ContextTimeoutEnabled = true // honour OpTimeout and callers' deadlines
+		tune(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.ContextTimeoutEnabled)
 		return goredis.NewClient(o), nil
 	}
+}
+
+// tune applies our defaults to the fields the URL left unset (the three
+// go-redis option types share them but no interface), and makes go-redis
+// honour contexts' deadlines (OpTimeout, the caller's).
+func tune(dial, read, write *time.Duration, dialerRetries *int, contextTimeout *bool) {
+	*dial = orDefault(*dial, defaultDialTimeout)
+	*read = orDefault(*read, defaultIOTimeout)
+	*write = orDefault(*write, defaultIOTimeout)
+	if *dialerRetries == 0 {
+		*dialerRetries = defaultDialerRetries
+	}
+	*contextTimeout = true
 }
 
 func orDefault(d, def time.Duration) time.Duration {
