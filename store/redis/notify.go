@@ -44,6 +44,9 @@ func (l *Log) listen(ctx context.Context, ps *goredis.PubSub, fn func(string, ui
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, goredis.ErrClosed) {
+			return // the Log was closed
+		}
 		if err != nil {
 			var nerr net.Error
 			if errors.As(err, &nerr) && nerr.Timeout() {

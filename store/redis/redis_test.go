@@ -702,3 +702,31 @@ func TestInterruptedPurgeFinishesAtOpen(t *testing.T) {
 		t.Fatalf("purging an unknown meeting rewrote the AOF (%s -> %s rewrites)", before, after)
 	}
 }
+
+// TestSubscriptionEndsWithContext: cancelling Subscribe's context stops
+// the notices.
+func TestSubscriptionEndsWithContext(t *testing.T) {
+	t.Parallel()
+	url, _ := testredis.Start(t)
+	l := openLog(t, url, "e:", Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int64
+	if err := l.Subscribe(ctx, func(string, uint64) { calls.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	// Wait until Redis no longer counts our pattern subscription.
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Client().Do(context.Background(), "PUBSUB", "NUMPAT").Val() != int64(0) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pattern subscription outlived its context")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := l.Append(context.Background(), "m", []store.Entry{{ID: "a", Data: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("fn called %d times after the context ended", n)
+	}
+}
