@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// version is the server's version, printed by -version.
-const version = "0.1.0"
+// version is the server's version, printed by -version; release builds set
+// it with -ldflags "-X main.version=...".
+var version = "dev"
 
 // Config is the whole configuration of the server. Every field has a flag
 // and an environment variable; the flag wins over the environment, which
@@ -33,6 +34,13 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown (-shutdown-timeout,
 	// SHUTDOWN_TIMEOUT). Default 10s.
 	ShutdownTimeout time.Duration
+	// RedisURL, when set, keeps the op log in Redis instead of the bbolt
+	// file, so several instances can serve the same meetings (-redis-url,
+	// REDIS_URL, e.g. "redis://localhost:6379/0"). Default: empty (bbolt).
+	RedisURL string
+	// HealthCheck makes the binary check the /healthz of a server running
+	// on Addr and exit (-healthcheck; for container health checks).
+	HealthCheck bool
 }
 
 // flagSpec documents one setting for -help.
@@ -48,6 +56,7 @@ func flagSpecs() []flagSpec {
 		{"public-url", "PUBLIC_URL", "", "public URL of the app (links, QR codes, allowed WebSocket Origin); default derived from the listener"},
 		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
+		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
 	}
 }
 
@@ -68,16 +77,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		values[f.name] = fs.String(f.name, def, f.usage)
 	}
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	healthCheck := fs.Bool("healthcheck", false, "check the /healthz of the server listening on -addr and exit 0 when it answers")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: designation [flags]\n\nRuns the live designation meeting app.\n\nFlags (environment variable, default):\n")
 		for _, f := range flagSpecs() {
 			def := f.def
-			if def == "" {
+			if def == "" && f.name == "public-url" {
 				def = "derived"
+			} else if def == "" {
+				def = "empty"
 			}
 			fmt.Fprintf(stderr, "  -%s (%s, default %s)\n      %s\n", f.name, f.env, def, f.usage)
 		}
 		fmt.Fprintf(stderr, "  -version\n      print the version and exit\n")
+		fmt.Fprintf(stderr, "  -healthcheck\n      check the /healthz of the server listening on -addr and exit 0 when it answers\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -89,10 +102,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, errVersion
 	}
 	cfg := Config{
-		Addr:      *values["addr"],
-		DataDir:   *values["data"],
-		PublicURL: strings.TrimRight(*values["public-url"], "/"),
-		LogFormat: *values["log-format"],
+		Addr:        *values["addr"],
+		DataDir:     *values["data"],
+		PublicURL:   strings.TrimRight(*values["public-url"], "/"),
+		LogFormat:   *values["log-format"],
+		RedisURL:    *values["redis-url"],
+		HealthCheck: *healthCheck,
 	}
 	d, err := time.ParseDuration(*values["shutdown-timeout"])
 	if err != nil || d <= 0 {

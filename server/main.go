@@ -24,6 +24,9 @@ import (
 	"github.com/boucle/designation/static"
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/bolt"
+	"github.com/boucle/designation/store/redis"
+
+	_ "time/tzdata" // attendance times in Europe/Paris even on a base image without zoneinfo
 )
 
 func main() {
@@ -50,15 +53,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if cfg.HealthCheck {
+		return healthCheck(cfg.Addr)
+	}
 	logger := newLogger(cfg.LogFormat, stderr)
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
-	}
-	dbPath := filepath.Join(cfg.DataDir, "designation.db")
-	oplog, err := openLog(dbPath)
+	oplog, where, err := openLog(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dbPath, err)
+		return err
 	}
 	logClosed := false
 	defer func() {
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("server started", "addr", ln.Addr().String(), "data", dbPath, "meetings", h.Meetings())
+	logger.Info("server started", "addr", ln.Addr().String(), "store", where, "meetings", h.Meetings(), "version", version)
 	fmt.Fprintf(stdout, "listening on %s\n", localURL)
 
 	select {
@@ -132,7 +134,44 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // pages is the browser app, embedded in the binary.
 func pages() fs.FS { return static.FS() }
 
-// openLog opens the embedded op log.
-func openLog(path string) (store.Log, error) {
-	return bolt.Open(path, bolt.Options{})
+// openLog opens the op log: the bbolt file in the data folder, or Redis
+// when a URL is configured. where describes it for the log (no password).
+func openLog(ctx context.Context, cfg Config) (_ store.Log, where string, _ error) {
+	if cfg.RedisURL != "" {
+		l, err := redis.Open(ctx, cfg.RedisURL, redis.Options{})
+		if err != nil {
+			return nil, "", fmt.Errorf("open redis: %w", err)
+		}
+		return l, "redis", nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("data folder: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "designation.db")
+	l, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		return nil, "", fmt.Errorf("open %s: %w", path, err)
+	}
+	return l, path, nil
+}
+
+// healthCheck asks the server listening on addr for /healthz.
+func healthCheck(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: address %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: status %d", resp.StatusCode)
+	}
+	return nil
 }
