@@ -17,7 +17,7 @@ type Ref struct {
 
 // Entity kinds of a Ref and of a change on the wire.
 const (
-	KindMeeting     = "meeting"     // ID "": Info, join code (facilitators only), step, timer, template, parity, facilitators, rapporteur, purged
+	KindMeeting     = "meeting"     // ID "": Info, join code (public: the projector shows it), step, timer, template, parity, facilitators, rapporteur, purged, presence counts
 	KindActionGroup = "actionGroup" // ID: action group id
 	KindMember      = "member"      // ID: member id
 	KindProfile     = "profile"     // ID: profile id

@@ -227,7 +227,7 @@ func (g *opGen) next(m *meetingT) *Op {
 // state restored from a snapshot taken midway, then fed the rest of the log.
 func TestReplayRandomOps(t *testing.T) {
 	seeds, perSeed := 4, 1000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		seeds, perSeed = 2, 500
 	}
 	for seed := 1; seed <= seeds; seed++ {
@@ -238,6 +238,7 @@ func TestReplayRandomOps(t *testing.T) {
 			if seed%2 == 0 {
 				m = workedExample(t)
 			}
+			m.sample = 7
 			g := &opGen{r: rand.New(rand.NewPCG(uint64(seed), 2026)), s: m.s}
 			applied := map[string]int{}
 			var snap []byte
