@@ -732,8 +732,11 @@ func checkMembersImport(s *State, op *Op, p *MembersImport) *Error {
 			return invalid(f+"id", "duplicate member id")
 		}
 		ids[m.ID] = true
-		if o := s.Members[m.ID]; o != nil && (o.ActionGroupID != m.ActionGroupID || !strings.EqualFold(o.Name, m.Name)) {
-			return refuse(CodeConflict, f+"id", "member id taken")
+		// An existing id names that member (the server matched the line
+		// to them, e.g. by a folded name): only their action group must
+		// agree.
+		if o := s.Members[m.ID]; o != nil && o.ActionGroupID != m.ActionGroupID {
+			return refuse(CodeConflict, f+"id", "member id taken in another action group")
 		}
 	}
 	return nil
@@ -747,9 +750,9 @@ func applyMembersImport(s *State, op *Op, p *MembersImport) Changes {
 		refs = append(refs, ref(KindActionGroup, ag.ID))
 	}
 	for i, in := range p.Members {
-		m := s.sameMember(in.Name, in.ActionGroupID)
-		if m == nil && in.ID != "" {
-			m = s.Members[in.ID]
+		m := s.Members[in.ID]
+		if m == nil {
+			m = s.sameMember(in.Name, in.ActionGroupID)
 		}
 		if m != nil {
 			if in.Email != "" {

@@ -357,7 +357,13 @@ func TestMembersImport(t *testing.T) {
 			}},
 		{name: "import duplicate line", typ: OpMembersImport, actor: fac, payload: MembersImport{Members: []Member{{Name: "X"}, {Name: "x"}}}, want: CodeInvalid},
 		{name: "import duplicate id", typ: OpMembersImport, actor: fac, payload: MembersImport{Members: []Member{{ID: "q", Name: "X"}, {ID: "q", Name: "Y"}}}, want: CodeInvalid},
-		{name: "import id of someone else", typ: OpMembersImport, actor: fac, payload: MembersImport{Members: []Member{{ID: "a1", Name: "Y"}}}, want: CodeConflict},
+		{name: "import id in another action group", typ: OpMembersImport, actor: fac, payload: MembersImport{Members: []Member{{ID: "a1", Name: "Y", ActionGroupID: "ga2"}}}, want: CodeConflict},
+		{name: "import existing id with another spelling", typ: OpMembersImport, actor: fac, payload: MembersImport{Members: []Member{{ID: "a1", Name: "Membré A1", ActionGroupID: "ga1", Email: "new@x.fr"}}},
+			after: func(t *testing.T, m *meetingT) {
+				if a := m.s.Members["a1"]; a.Email != "new@x.fr" || a.Name != "Membre a1" || len(m.s.Members) != 8 {
+					t.Fatalf("a1 %+v", a)
+				}
+			}},
 		{name: "import duplicate action group", typ: OpMembersImport, actor: fac, payload: MembersImport{ActionGroups: []ActionGroup{{ID: "x", Name: "X"}, {ID: "x", Name: "Y"}}}, want: CodeInvalid},
 		{name: "import bad action group", typ: OpMembersImport, actor: fac, payload: MembersImport{ActionGroups: []ActionGroup{{ID: "x"}}}, want: CodeInvalid},
 		{name: "import unknown action group", typ: OpMembersImport, actor: fac, payload: MembersImport{Members: []Member{{Name: "X", ActionGroupID: "nope"}}}, want: CodeNotFound},
