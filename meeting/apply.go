@@ -423,6 +423,10 @@ func checkTemplateLoad(s *State, op *Op, p *TemplateLoad) *Error {
 func applyTemplateLoad(s *State, op *Op, p *TemplateLoad) Changes {
 	refs := append(s.mergeRefs(), ref(KindMeeting, ""))
 	s.Template = p.Template
+	// The cutoff date changes every member's eligibility.
+	for _, id := range sortedKeys(s.Members) {
+		refs = append(refs, ref(KindMember, id))
+	}
 	return sortChanges(append(refs, s.mergeRefs()...))
 }
 
@@ -537,8 +541,21 @@ func checkActionGroupUpsert(s *State, op *Op, p *ActionGroupUpsert) *Error {
 func applyActionGroupUpsert(s *State, op *Op, p *ActionGroupUpsert) Changes {
 	ag := p.ActionGroup
 	s.ActionGroups[ag.ID] = &ag
-	// A certification date changes the eligibility shown in every merge.
-	return sortChanges(append(s.mergeRefs(), ref(KindActionGroup, ag.ID)))
+	// A certification date changes the eligibility shown in every merge
+	// and in the views of the group's members.
+	refs := append(s.mergeRefs(), ref(KindActionGroup, ag.ID))
+	return sortChanges(append(refs, s.memberRefsOf(ag.ID)...))
+}
+
+// memberRefsOf are the members of action group id.
+func (s *State) memberRefsOf(id string) []Ref {
+	var refs []Ref
+	for _, mid := range sortedKeys(s.Members) {
+		if s.Members[mid].ActionGroupID == id {
+			refs = append(refs, ref(KindMember, mid))
+		}
+	}
+	return refs
 }
 
 // cleanMemberFields checks the fields of a member a facilitator may set;
@@ -606,7 +623,7 @@ func applyMemberAdd(s *State, op *Op, p *MemberAdd) Changes {
 		m.ID = freshID(s.memberTaken, fmt.Sprintf("m%d", op.Seq))
 	}
 	s.Members[m.ID] = &m
-	return Changes{ref(KindMember, m.ID)}
+	return sortChanges([]Ref{ref(KindMember, m.ID), ref(KindMeeting, "")})
 }
 
 func checkMemberUpdate(s *State, op *Op, p *MemberAdd) *Error {
@@ -628,8 +645,15 @@ func checkMemberUpdate(s *State, op *Op, p *MemberAdd) *Error {
 func applyMemberUpdate(s *State, op *Op, p *MemberAdd) Changes {
 	m := s.Members[p.Member.ID]
 	m.Name, m.ActionGroupID, m.Email, m.Phone = p.Member.Name, p.Member.ActionGroupID, p.Member.Email, p.Member.Phone
-	// Names and action groups show in every merge.
-	return sortChanges(append(s.mergeRefs(), ref(KindMember, m.ID)))
+	// Names and action groups show in every merge, names in the checks
+	// the member answered (full view).
+	refs := append(s.mergeRefs(), ref(KindMember, m.ID))
+	for _, cid := range sortedKeys(s.Checks) {
+		if s.Checks[cid].Answers[m.ID] != nil {
+			refs = append(refs, ref(KindCheck, cid))
+		}
+	}
+	return sortChanges(refs)
 }
 
 // memberInUse says why a member cannot be removed ("" when it can).
@@ -743,11 +767,12 @@ func checkMembersImport(s *State, op *Op, p *MembersImport) *Error {
 }
 
 func applyMembersImport(s *State, op *Op, p *MembersImport) Changes {
-	var refs []Ref
+	refs := []Ref{ref(KindMeeting, "")}
 	for _, ag := range p.ActionGroups {
 		ag := ag
 		s.ActionGroups[ag.ID] = &ag
 		refs = append(refs, ref(KindActionGroup, ag.ID))
+		refs = append(refs, s.memberRefsOf(ag.ID)...)
 	}
 	for i, in := range p.Members {
 		m := s.Members[in.ID]

@@ -120,6 +120,29 @@ func (m *meetingT) run(op *Op) (Changes, *Error) {
 		}
 		return nil, e
 	}
+	if full && m.sample > 1 {
+		prev, err := Decode(before)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		listed := map[Ref]bool{}
+		for _, r := range ch {
+			listed[r] = true
+		}
+		for _, a := range []Audience{Full, Redacted} {
+			was, is := entityJSON(prev, a), entityJSON(m.s, a)
+			for r, v := range is {
+				if !bytes.Equal(v, was[r]) && !listed[r] {
+					m.t.Fatalf("%s: %s/%s changed for %v but is not in the changes %v", op.Type, r.Kind, r.ID, a, ch)
+				}
+			}
+			for r := range was {
+				if _, ok := is[r]; !ok && !listed[r] {
+					m.t.Fatalf("%s: %s/%s removed but not in the changes", op.Type, r.Kind, r.ID)
+				}
+			}
+		}
+	}
 	for i := 1; i < len(ch); i++ {
 		a, b := ch[i-1], ch[i]
 		if a.Kind > b.Kind || (a.Kind == b.Kind && a.ID >= b.ID) {
@@ -233,3 +256,42 @@ func replay(t testing.TB, log [][]byte) *State {
 
 // timeOf is the offset of op seq from t0.
 func timeOf(seq uint64) time.Duration { return time.Duration(seq) * time.Second }
+
+// entityJSON encodes every entity of the view of s for a, by Ref.
+func entityJSON(s *State, a Audience) map[Ref][]byte {
+	v := s.view(a)
+	out := map[Ref][]byte{}
+	put := func(kind, id string, val any) {
+		b, err := json.Marshal(val)
+		if err != nil {
+			panic(err)
+		}
+		out[Ref{kind, id}] = b
+	}
+	put(KindMeeting, "", v.Meeting)
+	for id, x := range v.ActionGroups {
+		put(KindActionGroup, id, x)
+	}
+	for id, x := range v.Members {
+		put(KindMember, id, x)
+	}
+	for id, x := range v.Bilans {
+		put(KindBilan, id, x)
+	}
+	for id, x := range v.Profiles {
+		put(KindProfile, id, x)
+	}
+	for id, x := range v.Groups {
+		put(KindGroup, id, x)
+	}
+	for id, x := range v.Checks {
+		put(KindCheck, id, x)
+	}
+	for id, x := range v.Decisions {
+		put(KindDecision, id, x)
+	}
+	for id, x := range v.Merges {
+		put(KindMerge, id, x)
+	}
+	return out
+}

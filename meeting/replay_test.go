@@ -212,6 +212,14 @@ func (g *opGen) next(m *meetingT) *Op {
 		case 2:
 			return m.op(OpProfileRemove, g.actor(""), ProfileRef{ProfileID: g.profile()})
 		case 3:
+			if r.IntN(3) == 0 {
+				tpl := Default2026()
+				tpl.CertifiedBefore = date()
+				if tpl.CertifiedBefore == "" {
+					tpl.CertifiedBefore = "2026-01-01"
+				}
+				return m.op(OpTemplateLoad, g.mostlyFac(), TemplateLoad{tpl})
+			}
 			return m.op(OpParitySet, g.actor(""), ParitySet{Confirmed: true})
 		default:
 			if g.late && r.IntN(10) == 0 {
