@@ -1,7 +1,7 @@
 package meeting
 
-// messages are the user-facing texts of each code, French then English.
-// Field-specific texts come first (see fieldMessages).
+// codeMessage is the user-facing text of each code, French then English.
+// A refusal whose detail has its own text (detailMessage) uses that one.
 func codeMessage(c Code) (fr, en string) {
 	switch c {
 	case CodeInvalid:
@@ -17,9 +17,9 @@ func codeMessage(c Code) (fr, en string) {
 	case CodeWrongStep:
 		return "Ce n'est pas possible à cette étape de la réunion.", "Not possible at this step of the meeting."
 	case CodeGroupFull:
-		return "Ce groupe est complet (10 personnes au maximum).", "This group is full (10 people at most)."
+		return "Ce groupe est complet : il a atteint le nombre maximal de personnes.", "This group is full: it has reached its maximum size."
 	case CodeListFull:
-		return "La liste est complète : un binôme compte 2 noms, sans consensus 4 noms au plus.", "The list is full: a pair has 2 names, without consensus 4 names at most."
+		return "La liste est complète : 2 noms pour un binôme au consensus, sinon le nombre maximal conseillé de noms est atteint.", "The list is full: 2 names for a consensus pair, otherwise the advised maximum of names is reached."
 	case CodeIneligible:
 		return "Ce choix ne respecte pas les règles d'éligibilité.", "This choice breaks an eligibility rule."
 	case CodeArgumentMissing:
