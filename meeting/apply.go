@@ -979,6 +979,9 @@ func (s *State) profileNamedIn(id, k string) string {
 // it; existing is the profile being updated (nil on add).
 func (s *State) cleanProfile(op *Op, p *Profile, existing *Profile) *Error {
 	const f = "payload.profile."
+	if err := cleanID(f+"proposedBy", &p.ProposedBy, false); err != nil {
+		return err
+	}
 	m := s.Members[p.MemberID]
 	if m == nil {
 		return refuse(CodeNotFound, f+"memberId", "no such member")
@@ -1003,9 +1006,6 @@ func (s *State) cleanProfile(op *Op, p *Profile, existing *Profile) *Error {
 	} else if err := mustFacilitator(op); err != nil {
 		return err
 	} else if err := s.mustNotClosed(); err != nil {
-		return err
-	}
-	if err := cleanID(f+"proposedBy", &p.ProposedBy, false); err != nil {
 		return err
 	}
 	if p.ProposedBy == "" {
