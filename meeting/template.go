@@ -176,16 +176,6 @@ func cleanTemplate(t *Template, field string) *Error {
 	return nil
 }
 
-// binome returns the template's binome of key k.
-func (t *Template) binome(k string) (BinomeSpec, bool) {
-	for _, b := range t.Binomes {
-		if b.Key == k {
-			return b, true
-		}
-	}
-	return BinomeSpec{}, false
-}
-
 // binomeIndex is the position of binome k in the template (-1 if unknown).
 func (t *Template) binomeIndex(k string) int {
 	for i, b := range t.Binomes {
