@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg config
 	target := fs.String("target", targetServer, "target: server, bare, centrifuge or url")
+	rounds := fs.Int("rounds", 1, "run the targets in turn this many times; the table shows the median of each figure (the JSON has every round)")
 	compare := fs.Bool("compare", false, "run the same workload against bare, centrifuge and server in turn, and print each figure as a ratio to bare")
 	fs.StringVar(&cfg.url, "url", "", "base URL of a running server of ours (-target url), e.g. http://127.0.0.1:8080")
 	fs.IntVar(&cfg.pid, "pid", 0, "pid of the server at -url, for its CPU time and RSS (optional)")
@@ -130,6 +131,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cfg.wl.Validate(); err != nil {
 		return err
 	}
+	if *rounds < 1 || *rounds > 20 {
+		return errors.New("rounds must be between 1 and 20")
+	}
 	if cfg.dialConcurrency < 1 {
 		cfg.dialConcurrency = 1
 	}
@@ -155,19 +159,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	var results []*Result
-	for _, kind := range cfg.targets {
-		fmt.Fprintf(stderr, "== %s: %d WebSockets, %.0f edits/s for %s\n", kind, cfg.wl.Connections(), cfg.wl.Rate, cfg.wl.Duration)
-		res, err := runTarget(ctx, &cfg, kind, tmp, stderr)
-		if err != nil {
-			if len(cfg.targets) == 1 {
-				return err
+rounds:
+	for round := 1; round <= *rounds; round++ {
+		for _, kind := range cfg.targets {
+			fmt.Fprintf(stderr, "== %s (round %d/%d): %d WebSockets, %.0f edits/s for %s\n", kind, round, *rounds, cfg.wl.Connections(), cfg.wl.Rate, cfg.wl.Duration)
+			res, err := runTarget(ctx, &cfg, kind, tmp, stderr)
+			if err != nil {
+				if len(cfg.targets) == 1 && *rounds == 1 {
+					return err
+				}
+				fmt.Fprintf(stderr, "%s: %v\n", kind, err)
+				continue
 			}
-			fmt.Fprintf(stderr, "%s: %v\n", kind, err)
-			continue
-		}
-		results = append(results, res)
-		if ctx.Err() != nil {
-			break
+			res.Round = round
+			results = append(results, res)
+			if ctx.Err() != nil {
+				break rounds
+			}
 		}
 	}
 	printTable(stdout, results)
@@ -318,6 +326,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	}
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	busy0 := machineBusy()
 
 	r.start = time.Now()
 	r.measure.Store(true)
@@ -335,7 +344,13 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	}
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	busy := machineBusy() - busy0
 	res := r.result(window, before, after, ru0, ru1)
+	res.QuietWaitSec = quiet.Seconds()
+	res.OthersCPUSec = (busy - time.Duration((res.ServerCPUSec+res.GeneratorCPUSec)*float64(time.Second))).Seconds()
+	if res.OthersCPUSec < 0 || r.t.pid == os.Getpid() {
+		res.OthersCPUSec = 0
+	}
 	if cfg.opsCSV != "" {
 		path := cfg.opsCSV
 		if len(cfg.targets) > 1 {

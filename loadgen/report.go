@@ -12,6 +12,7 @@ import (
 // Result is one run against one target, as reported (table and JSON).
 type Result struct {
 	Target   string      `json:"target"`
+	Round    int         `json:"round"`
 	Date     string      `json:"date"`
 	Commit   string      `json:"commit,omitempty"`
 	Machine  string      `json:"machine"`
@@ -44,13 +45,17 @@ type Result struct {
 	ProjectorMissed int   `json:"projectorMissed"` // acked edits the projector never saw
 	PeersMissed     int64 `json:"peerDeliveriesMissed"`
 
-	ServerCPUSec      float64        `json:"serverCpuSec"` // during the measured phase
-	ServerCPUPercent  float64        `json:"serverCpuPercent"`
-	ServerPeakRSSMiB  float64        `json:"serverPeakRssMiB"`
-	ServerRSSConnMiB  float64        `json:"serverRssWithConnectionsMiB"`
-	ServerPeakPerConn float64        `json:"serverPeakRssPerConnKiB"`
-	GeneratorCPUSec   float64        `json:"generatorCpuSec"`
-	Errors            map[string]int `json:"errorFrames,omitempty"`
+	ServerCPUSec      float64 `json:"serverCpuSec"` // during the measured phase
+	ServerCPUPercent  float64 `json:"serverCpuPercent"`
+	ServerPeakRSSMiB  float64 `json:"serverPeakRssMiB"`
+	ServerRSSConnMiB  float64 `json:"serverRssWithConnectionsMiB"`
+	ServerPeakPerConn float64 `json:"serverPeakRssPerConnKiB"`
+	GeneratorCPUSec   float64 `json:"generatorCpuSec"`
+	// OthersCPUSec is the CPU time the rest of the machine used during the
+	// measured phase: a shared machine's noise, to read the figures with.
+	OthersCPUSec float64        `json:"othersCpuSec"`
+	QuietWaitSec float64        `json:"quietWaitSec"`
+	Errors       map[string]int `json:"errorFrames,omitempty"`
 }
 
 // WorkloadOut is the workload as reported.
@@ -98,6 +103,7 @@ func rows() []row {
 		{"server peak RSS MiB", func(r *Result) float64 { return r.ServerPeakRSSMiB }, "", true},
 		{"peak RSS/conn KiB", func(r *Result) float64 { return r.ServerPeakPerConn }, "", true},
 		{"generator CPU s", func(r *Result) float64 { return r.GeneratorCPUSec }, "", true},
+		{"other processes CPU s", func(r *Result) float64 { return r.OthersCPUSec }, "", true},
 		{"generator lag p99", func(r *Result) float64 { return r.DispatchLag.P99ms }, "ms", true},
 	}
 }
@@ -123,48 +129,69 @@ func formatFigure(v float64) string {
 	}
 }
 
-// printTable writes the results side by side, and when the bare hub is one
-// of them, each figure as a ratio to it.
+// median of the figure over rounds.
+func median(rs []*Result, value func(*Result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = value(r)
+	}
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// printTable writes the results side by side (each figure the median over
+// the rounds when there are several), and when the bare hub is one of them,
+// each figure as a ratio to it.
 func printTable(w io.Writer, results []*Result) {
 	if len(results) == 0 {
 		return
+	}
+	var order []string
+	byTarget := map[string][]*Result{}
+	for _, r := range results {
+		if _, ok := byTarget[r.Target]; !ok {
+			order = append(order, r.Target)
+		}
+		byTarget[r.Target] = append(byTarget[r.Target], r)
 	}
 	first := results[0]
 	wl := first.Workload
 	fmt.Fprintf(w, "workload: %d meetings × %d participants (groups of %d) + projector + 2 facilitators = %d WebSockets; %.0f edits/s for %.0f s; step change every %.0f s; seed %d\n",
 		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.Rate, wl.DurationSec, wl.StepEverySec, wl.Seed)
-	fmt.Fprintf(w, "machine: %s; date %s; commit %s\n\n", first.Machine, first.Date, first.Commit)
-	var bare *Result
-	for _, r := range results {
-		if r.Target == targetBare {
-			bare = r
-		}
+	rounds := len(byTarget[order[0]])
+	fmt.Fprintf(w, "machine: %s; date %s; commit %s", first.Machine, first.Date, first.Commit)
+	if rounds > 1 {
+		fmt.Fprintf(w, "; median of %d rounds", rounds)
 	}
+	fmt.Fprint(w, "\n\n")
+	_, hasBare := byTarget[targetBare]
+	ratios := hasBare && len(order) > 1
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{"figure"}
-	for _, r := range results {
-		head = append(head, r.Target)
-	}
-	if bare != nil && len(results) > 1 {
-		for _, r := range results {
-			if r != bare {
-				head = append(head, r.Target+"/bare")
+	head = append(head, order...)
+	if ratios {
+		for _, t := range order {
+			if t != targetBare {
+				head = append(head, t+"/bare")
 			}
 		}
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for _, rw := range rows() {
 		cells := []string{rw.label}
-		for _, r := range results {
-			cells = append(cells, formatFigure(rw.value(r))+rw.unit)
+		for _, t := range order {
+			cells = append(cells, formatFigure(median(byTarget[t], rw.value))+rw.unit)
 		}
-		if bare != nil && len(results) > 1 {
-			b := rw.value(bare)
-			for _, r := range results {
-				if r == bare {
+		if ratios {
+			b := median(byTarget[targetBare], rw.value)
+			for _, t := range order {
+				if t == targetBare {
 					continue
 				}
-				v := rw.value(r)
+				v := median(byTarget[t], rw.value)
 				switch {
 				case b == 0 && v == 0:
 					cells = append(cells, "=")

@@ -293,3 +293,25 @@ func dirtyKiB() uint64 {
 	}
 	return total
 }
+
+// machineBusy is the CPU time all processes of the machine used so far
+// (user, nice, system, irq, softirq, steal of /proc/stat's "cpu" line): with
+// the server's and the generator's own, it tells how much of the machine
+// other processes took during a run.
+func machineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks uint64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+		n, _ := strconv.ParseUint(f[i], 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
