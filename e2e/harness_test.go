@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -204,6 +205,9 @@ type tab struct {
 	t    *testing.T
 	name string
 	ctx  context.Context
+
+	mu     sync.Mutex
+	errors []string // the page's uncaught exceptions and console errors
 }
 
 func newTab(t *testing.T, browser context.Context, name string, width, height int64, mobile bool) *tab {
@@ -217,7 +221,55 @@ func newTab(t *testing.T, browser context.Context, name string, width, height in
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height, vp...)); err != nil {
 		t.Fatalf("%s: viewport: %v", name, err)
 	}
-	return &tab{t: t, name: name, ctx: ctx}
+	tb := &tab{t: t, name: name, ctx: ctx}
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	consoleCalls := chromedp.Events(ctx, runtime.ConsoleAPICalled)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg = d.Exception.Description
+			}
+			tb.record(fmt.Sprintf("exception %s:%d: %s", d.URL, d.LineNumber+1, msg))
+		}
+	}()
+	go func() {
+		for ev, err := range consoleCalls {
+			if err != nil {
+				return
+			}
+			if ev.Type != "error" {
+				continue
+			}
+			var parts []string
+			for _, a := range ev.Args {
+				if a.Description != "" {
+					parts = append(parts, a.Description)
+				} else {
+					parts = append(parts, string(a.Value))
+				}
+			}
+			tb.record("console.error: " + strings.Join(parts, " "))
+		}
+	}()
+	return tb
+}
+
+func (tb *tab) record(msg string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.errors = append(tb.errors, msg)
+}
+
+// pageErrors is what the page reported as errors so far.
+func (tb *tab) pageErrors() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]string(nil), tb.errors...)
 }
 
 // do runs actions with a deadline.
@@ -235,9 +287,27 @@ func (tb *tab) navigate(url string) {
 	tb.do("navigate to "+url, chromedp.Navigate(url))
 }
 
+// click clicks the element with the mouse. A live page may replace the
+// element between the lookup and the click: that is retried until the
+// deadline.
 func (tb *tab) click(css string) {
 	tb.t.Helper()
-	tb.do("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
+	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
+	defer cancel()
+	for {
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "node") {
+			tb.fail("click %s: %v", css, err)
+		}
+		select {
+		case <-ctx.Done():
+			tb.fail("click %s: %v", css, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // typeInto focuses a field, clears it and types text with key events (so
@@ -294,6 +364,9 @@ func (tb *tab) fail(format string, args ...any) {
 	if text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ''`)); err == nil {
 		msg += "\npage text:\n" + tail(text, 2000)
 	}
+	if errs := tb.pageErrors(); len(errs) > 0 {
+		msg += "\npage errors:\n" + strings.Join(errs, "\n")
+	}
 	tb.t.Fatalf("%s: %s", tb.name, msg)
 }
 
@@ -318,6 +391,19 @@ func (tb *tab) screenshot(file string) {
 // signal: every request fails and navigator.onLine follows.
 func (tb *tab) setOffline(offline bool) {
 	tb.t.Helper()
+	tb.setNetwork(offline, "")
+}
+
+// blockURL lets the page load but fails every request to urlPattern (a
+// URLPattern string), navigator.onLine staying true: a network that serves
+// pages but drops the live connection.
+func (tb *tab) blockURL(urlPattern string) {
+	tb.t.Helper()
+	tb.setNetwork(false, urlPattern)
+}
+
+func (tb *tab) setNetwork(offline bool, blockPattern string) {
+	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -327,6 +413,9 @@ func (tb *tab) setOffline(offline bool) {
 		rules := []*network.Conditions{}
 		if offline {
 			rules = append(rules, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+		}
+		if blockPattern != "" {
+			rules = append(rules, &network.Conditions{URLPattern: blockPattern, Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
 		}
 		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule,
 			network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: rules}); err != nil {

@@ -230,7 +230,8 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	bruno.waitFor("Alice's quality on Bruno's phone", textHas("#qualities", "Aisance à l'oral"))
 	screen.waitFor("both qualities on the projector", textHas("table.matrix", "Aisance à l'oral")+` && `+textHas("table.matrix", "Connaît la presse locale"))
 
-	// Bruno loses the network, edits, and comes back: his edit arrives once.
+	// Bruno loses the network, edits, reloads, and comes back: his edit is
+	// kept on the phone and arrives once.
 	bruno.setOffline(true)
 	bruno.waitFor("the offline state", `document.querySelector('#sync').dataset.state === 'offline'`)
 	bruno.typeInto("#quality-new", "Disponible le soir")
@@ -240,6 +241,15 @@ func TestMeetingInTheBrowser(t *testing.T) {
 		bruno.fail("the offline edit is not kept on the device")
 	}
 	bruno.screenshot("phone-offline.png")
+
+	// The page comes back but the live connection stays blocked: a reload
+	// shows the edit still waiting, read back from the device.
+	bruno.blockURL(strings.Replace(base, "http://", "ws://", 1) + "/ws")
+	bruno.do("reload", chromedp.Reload())
+	bruno.waitFor("the pending edit after a reload", countText("#qualities li.pending", "Disponible le soir")+` === 1 && document.querySelector('#sync').dataset.state === 'offline'`)
+	if n := js[int](alice.tab, countText("#qualities li", "Disponible le soir")); n != 0 {
+		alice.fail("the edit arrived while Bruno's connection was blocked")
+	}
 	bruno.setOffline(false)
 	bruno.waitFor("back online and saved", `document.querySelector('#sync').dataset.state === 'saved'`)
 	screen.waitFor("the offline edit on the projector", countText("table.matrix td li", "Disponible le soir")+` === 1`)

@@ -477,7 +477,7 @@ function buildSteps() {
   const minutes = h('input', { id: 'timer-min', type: 'number', min: 1, max: 240, value: '15', inputMode: 'numeric' });
   const endIn = () => new Date(store.now() + Math.max(1, Number(minutes.value) || 0) * 60000).toISOString();
   return [
-    live((el) => {
+    keyed(() => (store.meeting.step || 'before') + lang(), (el) => {
       const step = store.meeting.step || 'before';
       fill(el, h('div', { class: 'card' },
         h('p', null, t('console.currentStep'), ' : ', h('strong', { text: t(`step.${step}`) }), ' ', h('span', { class: 'timer', id: 'console-timer' })),

@@ -16,6 +16,8 @@ let store = null;
 let selectedBinome = localStorage.getItem('binome') || '';
 let layoutKey = '';
 let parts = {};
+// DRAW holds each region's draw function, by region name.
+const DRAW = {};
 
 initLang($('#lang'));
 onLang(() => { if (sync) sync.setLang(lang()); layoutKey = ''; render(); showSync(sync ? sync.status : ''); });
@@ -113,7 +115,7 @@ function connect() {
   $('#app').hidden = false;
   $('#sync').hidden = false;
   const token = localStorage.getItem(`token:${meetingId}`) || '';
-  sync = new Sync({ meetingId, token, scope: 'phone', lang: lang() });
+  sync = new Sync({ meetingId, token, scope: 'phone', lang: lang(), keepView: true });
   store = sync.store;
   sync.on('status', (s) => { showSync(s); render(); })
     .on('ack', () => showSync(sync.status))
@@ -176,6 +178,8 @@ function render() {
 
   const step = m.step || 'before';
   const group = M.myGroup(store);
+  const bs = M.binomes(store);
+  if (bs.length && !bs.find((b) => b.key === selectedBinome)) selectedBinome = bs[0].key;
   const key = [step, group ? group.id : '', selectedBinome, lang(), m.purged].join('|');
   if (key !== layoutKey) {
     layoutKey = key;
@@ -196,7 +200,6 @@ function renderStepbar() {
     self ? h('div', { class: 'muted people', text: self.name }) : null);
 }
 
-const DRAW = {};
 
 function part(name, el, draw) {
   DRAW[name] = draw;
@@ -284,9 +287,7 @@ function drawProfiles(el) {
 
 // The group's page (steps IV and V).
 function buildGroupPage(root, step, group) {
-  const bs = M.binomes(store);
-  if (!bs.find((b) => b.key === selectedBinome)) selectedBinome = bs.length ? bs[0].key : '';
-  const b = bs.find((x) => x.key === selectedBinome);
+  const b = M.binomes(store).find((x) => x.key === selectedBinome);
   const qInput = h('input', { id: 'quality-new', maxLength: 300, autocomplete: 'off', placeholder: t('group.qualityPlaceholder') });
   const addForm = h('form', {
     class: 'row', id: 'quality-add',

@@ -22,7 +22,7 @@ const COLLECTIONS = {
 };
 
 const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10000;
+const BACKOFF_MAX_MS = 5000;
 // ACK_TIMEOUT_MS: an op unanswered this long on an open socket means the
 // connection is dead without knowing it; it is closed and resumed.
 const ACK_TIMEOUT_MS = 10000;
@@ -85,7 +85,7 @@ export class Store {
 // Listeners: onUpdate(kinds:Set), onStatus(status), onWelcome(frame),
 // onRefused(frame, op), onFatal(frame), onAck(id).
 export class Sync {
-  constructor({ meetingId, token = '', scope, lang = 'fr', readOnly = false }) {
+  constructor({ meetingId, token = '', scope, lang = 'fr', readOnly = false, keepView = false }) {
     this.meetingId = meetingId;
     this.token = token;
     this.lang = lang;
@@ -100,6 +100,12 @@ export class Sync {
     this.ackTimer = 0;
     this.outboxKey = `outbox:${scope}:${meetingId}`;
     this.outbox = this.readOutbox();
+    // keepView keeps the last view in sessionStorage (this tab only, gone
+    // when it closes) so a reload without network still shows the meeting
+    // and the edits waiting to be sent; the hello then resumes from its seq.
+    this.viewKey = keepView ? `view:${scope}:${meetingId}` : '';
+    this.saveTimer = 0;
+    this.restoreView();
     this.status = '';
     this.listeners = { update: [], status: [], welcome: [], refused: [], fatal: [], ack: [] };
     this.onOnline = () => { this.attempt = 0; this.connectSoon(0); };
@@ -120,9 +126,53 @@ export class Sync {
   start() {
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
+    if (this.viewKey) window.addEventListener('pagehide', () => this.saveView());
     this.setStatus();
+    if (this.lastSeq) this.emit('update', new Set(['*']));
     this.connect();
     return this;
+  }
+
+  restoreView() {
+    if (!this.viewKey) return;
+    try {
+      const v = JSON.parse(sessionStorage.getItem(this.viewKey) || 'null');
+      if (!v || !v.seq || !v.kinds) return;
+      const s = this.store;
+      for (const [kind, entries] of Object.entries(v.kinds)) {
+        for (const [id, value] of Object.entries(entries)) s.set(kind, id, value);
+      }
+      s.role = v.role || '';
+      s.memberId = v.memberId || '';
+      s.audience = v.audience || '';
+      this.lastSeq = v.seq;
+    } catch {
+      // a broken cache is ignored: the server sends a snapshot.
+    }
+  }
+
+  saveView() {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = 0;
+    if (!this.viewKey || !this.lastSeq) return;
+    const s = this.store;
+    const kinds = {};
+    for (const [kind, m] of s.kinds) kinds[kind] = Object.fromEntries(m);
+    try {
+      sessionStorage.setItem(this.viewKey, JSON.stringify({
+        seq: this.lastSeq, kinds, role: s.role, memberId: s.memberId, audience: s.audience,
+      }));
+    } catch {
+      // storage full: the next load asks the server for everything.
+    }
+  }
+
+  forgetView() {
+    if (this.viewKey) try { sessionStorage.removeItem(this.viewKey); } catch { /* ignore */ }
+  }
+
+  scheduleSave() {
+    if (this.viewKey && !this.saveTimer) this.saveTimer = setTimeout(() => this.saveView(), 1000);
   }
 
   stop() {
@@ -272,6 +322,7 @@ export class Sync {
       case 'snapshot':
         s.loadSnapshot(f.state);
         this.lastSeq = f.seq || 0;
+        this.scheduleSave();
         this.emit('update', new Set(['*']));
         break;
       case 'changes': {
@@ -282,6 +333,7 @@ export class Sync {
           kinds.add(c.kind);
         }
         if (f.seq) this.lastSeq = f.seq;
+        this.scheduleSave();
         if (kinds.size) this.emit('update', kinds);
         break;
       }
@@ -305,6 +357,7 @@ export class Sync {
       case 'error':
         if (f.code === 'unauthorized' || f.code === 'not_found') {
           this.stopped = true;
+          this.forgetView();
           this.emit('fatal', f);
         }
         break;
