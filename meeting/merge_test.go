@@ -31,6 +31,8 @@ import (
 //	groupes-action         nobody
 func workedExample(t testing.TB) *meetingT {
 	m := newMeeting(t)
+	m.setup = true
+	defer func() { m.setup = false }()
 	m.ag("bastide", "GA Bastide", "2025-09-01")
 	m.ag("chartrons", "GA Chartrons", "2026-01-10")
 	m.ag("capucins", "GA Capucins", "2026-04-11")
