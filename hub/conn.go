@@ -251,7 +251,9 @@ func (h *Hub) write(ctx context.Context, c *websocket.Conn, send <-chan []byte, 
 			err := c.Write(wctx, websocket.MessageText, frame)
 			cancel()
 			if err != nil {
-				closeWith(websocket.StatusGoingAway, "write failed")
+				// A write that cannot finish in time is a client that
+				// stopped reading: same code as a full queue.
+				closeWith(StatusTooSlow, "too slow: resume")
 				return
 			}
 		}

@@ -121,10 +121,17 @@ type Hub struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	rooms  map[string]*Room
-	codes  map[string]string // join code -> meeting id
+	mu       sync.Mutex
+	closed   bool
+	rooms    map[string]*Room
+	codes    map[string]string        // join code -> meeting id
+	loading  map[string]chan struct{} // meetings being loaded on demand; closed when done
+	lastScan time.Time                // last listing of the store's meetings (Lookup misses)
+
+	// shared is true when other instances append to the same log
+	// (store.Notifier): rooms then follow the log, and meetings created
+	// elsewhere are loaded on demand.
+	shared bool
 
 	roomsWG sync.WaitGroup
 	connsWG sync.WaitGroup
@@ -137,12 +144,49 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 	opts = opts.withDefaults()
 	hctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		log:    log,
-		opts:   opts,
-		ctx:    hctx,
-		cancel: cancel,
-		rooms:  map[string]*Room{},
-		codes:  map[string]string{},
+		log:     log,
+		opts:    opts,
+		ctx:     hctx,
+		cancel:  cancel,
+		rooms:   map[string]*Room{},
+		codes:   map[string]string{},
+		loading: map[string]chan struct{}{},
+	}
+	// Subscribe first, then load, then catch up: no append of another
+	// instance can fall between the two.
+	var pending chan string
+	if n, ok := log.(store.Notifier); ok {
+		h.shared = true
+		pending = make(chan string, 1024)
+		notices := make(chan struct{})
+		if err := n.Subscribe(hctx, func(meeting string, last uint64) {
+			select {
+			case <-notices:
+				h.notice(meeting, last)
+			default:
+				// Still loading: remember, handled once loaded.
+				select {
+				case pending <- meeting:
+				default: // overflow: the catch-up of every room below covers it
+				}
+			}
+		}); err != nil {
+			cancel()
+			return nil, fmt.Errorf("hub: subscribe to appends: %w", err)
+		}
+		defer func() {
+			close(notices)
+			// Everything that may have been missed while loading.
+			h.notice("", 0)
+			for {
+				select {
+				case id := <-pending:
+					h.notice(id, 0)
+				default:
+					return
+				}
+			}
+		}()
 	}
 	ids, err := log.Meetings(ctx)
 	if err != nil {
@@ -219,25 +263,134 @@ func (h *Hub) startRoom(id string, r *replayed) *Room {
 	return room
 }
 
-// Room returns the loaded meeting id.
+// Room returns the meeting id. With a shared log, a meeting created by
+// another instance is loaded on first use.
 func (h *Hub) Room(id string) (*Room, bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	r, ok := h.rooms[id]
-	return r, ok
+	h.mu.Unlock()
+	if ok || !h.shared || id == "" {
+		return r, ok
+	}
+	return h.loadMeeting(id)
 }
 
-// Lookup returns the id of the meeting whose join code is code.
+// loadMeeting loads one meeting from the shared log (created by another
+// instance) and starts its room.
+func (h *Hub) loadMeeting(id string) (*Room, bool) {
+	if store.CheckMeetingID(id) != nil {
+		return nil, false
+	}
+	h.mu.Lock()
+	if r, ok := h.rooms[id]; ok || h.closed {
+		h.mu.Unlock()
+		return r, ok
+	}
+	if wait, ok := h.loading[id]; ok { // another caller is loading it
+		h.mu.Unlock()
+		select {
+		case <-wait:
+		case <-h.ctx.Done():
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		r, ok := h.rooms[id]
+		return r, ok
+	}
+	done := make(chan struct{})
+	h.loading[id] = done
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.loading, id)
+		h.mu.Unlock()
+		close(done)
+	}()
+	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
+	defer cancel()
+	rp, err := replay(ctx, h.log, id, map[string]bool{}, h.opts.Logger)
+	if err != nil {
+		h.opts.Logger.Warn("meeting not loaded", "meeting", id, "err", err)
+		return nil, false
+	}
+	if !rp.state.Created {
+		return nil, false
+	}
+	h.mu.Lock()
+	if r, ok := h.rooms[id]; ok { // loaded meanwhile
+		h.mu.Unlock()
+		return r, true
+	}
+	h.mu.Unlock()
+	return h.startRoom(id, rp), true
+}
+
+// notice is called when another instance appended to a meeting's log (or,
+// with meeting "", when notices may have been lost): the rooms concerned
+// catch up with the log, and an unknown meeting is loaded.
+func (h *Hub) notice(meeting string, last uint64) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	var rooms []*Room
+	if meeting == "" {
+		for _, r := range h.rooms {
+			rooms = append(rooms, r)
+		}
+	} else if r, ok := h.rooms[meeting]; ok {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	if meeting != "" && len(rooms) == 0 {
+		go h.loadMeeting(meeting)
+		return
+	}
+	for _, r := range rooms {
+		r.poke(last)
+	}
+}
+
+// Lookup returns the id of the meeting whose join code is code. With a
+// shared log, a miss lists the log's meetings (at most every 2 s) to find
+// one created by another instance.
 func (h *Hub) Lookup(code string) (string, bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	id, ok := h.codes[code]
+	scan := !ok && h.shared && time.Since(h.lastScan) > 2*time.Second
+	if scan {
+		h.lastScan = time.Now()
+	}
+	h.mu.Unlock()
+	if !scan {
+		return id, ok
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	ids, err := h.log.Meetings(ctx)
+	if err != nil {
+		return "", false
+	}
+	for _, mid := range ids {
+		h.mu.Lock()
+		_, known := h.rooms[mid]
+		h.mu.Unlock()
+		if !known {
+			h.loadMeeting(mid)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok = h.codes[code]
 	return id, ok
 }
 
 // CodeTaken says whether a loaded meeting already uses the join code.
 func (h *Hub) CodeTaken(code string) bool {
-	_, ok := h.Lookup(code)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.codes[code]
 	return ok
 }
 

@@ -55,6 +55,7 @@ type Room struct {
 	hub      *Hub
 	intake   chan *request
 	calls    chan func()
+	synced   chan uint64   // another instance appended up to this seq (0: maybe)
 	stop     chan struct{} // closed to stop the loop (meeting removed)
 	stopOnce sync.Once
 	done     chan struct{} // closed when the loop has returned
@@ -79,6 +80,7 @@ func newRoom(h *Hub, id string, r *replayed) *Room {
 		hub:           h,
 		intake:        make(chan *request, h.opts.BatchMax),
 		calls:         make(chan func()),
+		synced:        make(chan uint64, 1),
 		stop:          make(chan struct{}),
 		done:          make(chan struct{}),
 		state:         r.state,
@@ -196,6 +198,13 @@ func (r *Room) loop() {
 				}
 			}
 			r.process(batch)
+		case last := <-r.synced:
+			if last == 0 || last > r.state.Seq {
+				if err := r.catchUp(); err != nil {
+					r.stale = true // retried before the next batch
+					r.log.Warn("catch-up failed", "err", err)
+				}
+			}
 		case <-presenceC:
 			presenceC = nil
 			r.presenceTimer = nil
@@ -205,6 +214,25 @@ func (r *Room) loop() {
 			r.presenceDirty = false
 			r.presenceTimer = time.NewTimer(r.hub.opts.PresenceDelay)
 			presenceC = r.presenceTimer.C
+		}
+	}
+}
+
+// poke tells the loop that the log may have ops it has not applied. It
+// never blocks: a pending poke already covers a later one (0 covers all).
+func (r *Room) poke(last uint64) {
+	for {
+		select {
+		case r.synced <- last:
+			return
+		default:
+		}
+		select {
+		case prev := <-r.synced:
+			if prev == 0 || (last != 0 && prev > last) {
+				last = prev
+			}
+		default:
 		}
 	}
 }
@@ -544,6 +572,12 @@ func (r *Room) catchUp() error {
 		r.rebuild(panicked)
 		return nil
 	}
+	if errors.Is(err, store.ErrTrimmed) {
+		// Another instance snapshotted and trimmed past us: reload from
+		// its snapshot.
+		r.rebuild("")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("hub: catch up %s: %w", r.id, err)
 	}
@@ -558,7 +592,9 @@ var errPanicked = errors.New("apply panicked")
 // half changed) and replays the log without that op. Every subscriber gets a
 // fresh snapshot, since what it was sent may not match the rebuilt state.
 func (r *Room) rebuild(poison string) {
-	r.skip[poison] = true
+	if poison != "" {
+		r.skip[poison] = true
+	}
 	ctx, cancel := context.WithTimeout(r.hub.ctx, time.Minute)
 	defer cancel()
 	rp, err := replay(ctx, r.hub.log, r.id, r.skip, r.log)
@@ -575,6 +611,7 @@ func (r *Room) rebuild(poison string) {
 	r.state, r.ids, r.skip = rp.state, rp.ids, rp.skip
 	r.history = nil
 	r.stale = false
+	r.sinceSnapshot = 0
 	r.log.Warn("meeting rebuilt from the log", "seq", r.state.Seq, "skipped", len(r.skip))
 	for s := range r.subs {
 		r.send(s, r.snapshotFrame(s.audience))
@@ -609,6 +646,15 @@ func (r *Room) maybeSnapshot() {
 		return
 	}
 	r.sinceSnapshot = 0
+	if t, ok := r.hub.log.(store.Trimmer); ok {
+		// Logs kept in memory (Redis) drop what the snapshot covers; the
+		// op ids stay known to the store for de-duplication.
+		ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+		if err := t.Trim(ctx, r.id); err != nil {
+			r.log.Warn("log not trimmed", "err", err)
+		}
+		cancel()
+	}
 }
 
 // subscribe authenticates a connection and registers it, queueing the welcome
