@@ -64,7 +64,7 @@ func TestReadyzFailsWhenTheStoreIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(context.Background(), oplog, hub.Options{})
+	h, err := hub.New(context.Background(), oplog, hub.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestPagesAreServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer oplog.Close()
-	h, err := hub.New(context.Background(), oplog, hub.Options{})
+	h, err := hub.New(context.Background(), oplog, hub.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

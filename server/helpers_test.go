@@ -60,6 +60,12 @@ func newTestApp(t *testing.T, opts hub.Options) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestAppWithLog(t, oplog, opts)
+}
+
+// newTestAppWithLog serves the app over oplog (closed at the end).
+func newTestAppWithLog(t *testing.T, oplog store.Log, opts hub.Options) *testApp {
+	t.Helper()
 	buf := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(buf, nil))
 	opts.Logger = logger

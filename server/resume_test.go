@@ -174,7 +174,9 @@ func TestResentOpIsAppliedOnce(t *testing.T) {
 // TestSlowClientIsDisconnected: a phone that stops reading fills its queue
 // and is closed (4008, it will resume); the others' edits keep flowing.
 func TestSlowClientIsDisconnected(t *testing.T) {
-	app := newTestApp(t, hub.Options{SendQueue: 16, WriteTimeout: 2 * time.Second})
+	// A short queue, and few ops in flight per connection so that the
+	// clients that do read never come near it.
+	app := newTestApp(t, hub.Options{SendQueue: 64, MaxInFlight: 4, BatchMax: 4, WriteTimeout: 2 * time.Second})
 	f := setupGroups(t, app, 4, 2)
 	g := f.groups[0]
 	fast := f.phone(t, app, f.byGroup[g][0])
@@ -205,7 +207,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		return len(ms) == 2
 	})
 
-	text := strings.Repeat("x", 1900)
+	text := strings.Repeat("<", 1900) // 6 bytes each once JSON-escaped: big frames fill the socket buffers sooner
 	deadline := time.Now().Add(30 * time.Second)
 	var last uint64
 	for i := 0; ; i++ {
@@ -216,13 +218,18 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		}
 		f.fac.waitFor("acks of the burst", func() bool { return f.fac.acks[ids[len(ids)-1]] != 0 })
 		last = f.fac.acks[ids[len(ids)-1]]
-		if strings.Contains(app.logBuf.String(), "close_code=4008") {
+		f.fac.mu.Lock()
+		ms, _ := f.fac.presence["members"].([]any)
+		f.fac.mu.Unlock()
+		if len(ms) == 1 {
+			t.Logf("slow phone dropped after %d bursts", i+1)
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the slow phone was never disconnected")
 		}
 	}
+	waitLog(t, app, "close_code=4008")
 	// The others keep flowing: the fast phone and the facilitator get
 	// every change, and an edit of the fast phone is still acked at once.
 	fast.waitSeq(last)
@@ -231,8 +238,16 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("an edit took %v after the slow phone was dropped", d)
 	}
-	f.fac.waitFor("presence without the slow phone", func() bool {
-		ms, _ := f.fac.presence["members"].([]any)
-		return len(ms) == 1
-	})
+}
+
+// waitLog waits for the server's log to contain s.
+func waitLog(t *testing.T, app *testApp, s string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(app.logBuf.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never said %q", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
