@@ -327,6 +327,10 @@ func cleanInfo(field string, in *Info) *Error {
 	if err := cleanURL(field+"videoUrl", &in.VideoURL); err != nil {
 		return err
 	}
+	in.TimeZone = strings.TrimSpace(in.TimeZone)
+	if !validZoneName(in.TimeZone) {
+		return invalid(field+"timeZone", "not a time zone name (e.g. Europe/Paris)")
+	}
 	in.Lang = strings.TrimSpace(in.Lang)
 	if in.Lang == "" {
 		in.Lang = "fr"

@@ -288,3 +288,19 @@ func validClock(s string) bool {
 	t, err := time.Parse("15:04", s)
 	return err == nil && t.Format("15:04") == s
 }
+
+// validZoneName says whether s looks like an IANA zone name ("" allowed):
+// the state never depends on the machine's zone database, only the report's
+// rendering does.
+func validZoneName(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Merge is the plenary merge of one binome, computed from the breakout
@@ -156,12 +157,26 @@ func (s *State) Merge(k string) Merge {
 		if a.Count != b.Count {
 			return b.Count - a.Count
 		}
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+		if c := collate(a.Name, b.Name); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ActionGroup, b.ActionGroup)
+		return collate(a.ActionGroup, b.ActionGroup)
 	})
 	return mg
+}
+
+// collate orders names as a French reader expects: case and accents
+// ignored first ("Béa" before "Bruno"), then byte order to stay total.
+func collate(a, b string) int {
+	fa, fb := foldName(a), foldName(b)
+	if c := strings.Compare(fa, fb); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune { return foldAccent(unicode.ToLower(r)) }, s)
 }
 
 // sortedKeys returns a map's keys in order: every iteration over a map in

@@ -2,6 +2,7 @@ package meeting
 
 import (
 	"encoding/json"
+	"slices"
 	"fmt"
 	"reflect"
 	"testing"
@@ -282,5 +283,14 @@ func TestMergeEveryoneAndEmpty(t *testing.T) {
 	}
 	if _, name, ag := mb.s.profileLabel("zz"); name != "" || ag != "" {
 		t.Fatal("unknown profile has a label")
+	}
+}
+
+func TestCollate(t *testing.T) {
+	names := []string{"Bruno", "béa", "Béa", "Éloïse", "eloise", "Alice", "Zoé"}
+	slices.SortFunc(names, collate)
+	want := []string{"Alice", "Béa", "béa", "Bruno", "eloise", "Éloïse", "Zoé"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("%v", names)
 	}
 }

@@ -82,7 +82,14 @@ type Info struct {
 	Place      string `json:"place"`
 	VideoURL   string `json:"videoUrl,omitempty"` // hybrid meetings only; https:// only
 	Lang       string `json:"lang"`               // "fr" (default) or "en"
+	// TimeZone is the IANA zone the report writes times in (default
+	// DefaultTimeZone); overseas departments set theirs.
+	TimeZone string `json:"timeZone,omitempty"`
 }
+
+// DefaultTimeZone is the zone of a meeting's times when Info.TimeZone is
+// empty.
+const DefaultTimeZone = "Europe/Paris"
 
 // Template is the set of binomes and rules a meeting runs with. The 2026
 // template is the default (see Default2026); another organisation can load

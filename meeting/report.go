@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // the report's times in the meeting's zone even without a system zone database
 )
 
 // Report is the meeting's report (step VII), built from the state: what the
@@ -24,6 +25,16 @@ type Report struct {
 	Binomes      []BinomeReport `json:"binomes"` // template order
 	Attendance   []Attendance   `json:"attendance"`
 	Purged       bool           `json:"purged"`
+	// TimeZone is the zone Text and CSV write times in.
+	TimeZone string `json:"timeZone"`
+}
+
+// location is the report's time zone (UTC when the name is unknown).
+func (r Report) location() *time.Location {
+	if loc, err := time.LoadLocation(r.TimeZone); err == nil && r.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 // Person is a member as the report names them, with contact details.
@@ -120,7 +131,10 @@ func (s *State) Report() Report {
 	r := Report{
 		MeetingID: s.ID, Info: s.Info, Template: s.Template.ID, Step: s.Step,
 		Facilitators: slices.Clone(s.Facilitators), Parity: s.Parity, Purged: s.Purged,
-		Binomes: []BinomeReport{}, Attendance: []Attendance{},
+		Binomes: []BinomeReport{}, Attendance: []Attendance{}, TimeZone: s.Info.TimeZone,
+	}
+	if r.TimeZone == "" {
+		r.TimeZone = DefaultTimeZone
 	}
 	if r.Facilitators == nil {
 		r.Facilitators = []string{}
@@ -168,10 +182,10 @@ func (s *State) Report() Report {
 		r.Attendance = append(r.Attendance, Attendance{MemberID: id, Name: m.Name, ActionGroup: p.ActionGroup, Remote: m.Remote, Stays: slices.Clone(m.Attendance)})
 	}
 	slices.SortStableFunc(r.Attendance, func(a, b Attendance) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+		if c := collate(a.Name, b.Name); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ActionGroup, b.ActionGroup)
+		return collate(a.ActionGroup, b.ActionGroup)
 	})
 	return r
 }
@@ -202,9 +216,10 @@ func wordsFor(lang string) reportWords {
 }
 
 // Text is the report as copy-ready plain text for the national form, in
-// French (default) or English ("en"). Times are written in UTC.
+// French (default) or English ("en"). Times are in the report's zone.
 func (r Report) Text(lang string) string {
 	w := wordsFor(lang)
+	loc := r.location()
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	title := r.Info.Title
@@ -286,9 +301,9 @@ func (r Report) Text(lang string) string {
 		}
 		var stays []string
 		for _, st := range a.Stays {
-			s := w.arrived + " " + st.In.UTC().Format("15:04")
+			s := w.arrived + " " + st.In.In(loc).Format("15:04")
 			if st.Out != nil {
-				s += ", " + w.left + " " + st.Out.UTC().Format("15:04")
+				s += ", " + w.left + " " + st.Out.In(loc).Format("15:04")
 			}
 			stays = append(stays, s)
 		}
@@ -319,6 +334,7 @@ func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 // outcome, name, action group, e-mail, phone, detail.
 func (r Report) CSV() []byte {
 	var buf bytes.Buffer
+	loc := r.location()
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"section", "binome", "outcome", "name", "action_group", "email", "phone", "detail"})
 	for _, br := range r.Binomes {
@@ -345,13 +361,13 @@ func (r Report) CSV() []byte {
 		for _, st := range a.Stays {
 			out := ""
 			if st.Out != nil {
-				out = st.Out.UTC().Format(time.RFC3339)
+				out = st.Out.In(loc).Format(time.RFC3339)
 			}
 			where := "in_person"
 			if a.Remote {
 				where = "remote"
 			}
-			_ = w.Write(csvRow("attendance", "", where, a.Name, a.ActionGroup, "", "", st.In.UTC().Format(time.RFC3339)+" "+out))
+			_ = w.Write(csvRow("attendance", "", where, a.Name, a.ActionGroup, "", "", st.In.In(loc).Format(time.RFC3339)+" "+out))
 		}
 	}
 	w.Flush()

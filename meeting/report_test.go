@@ -51,7 +51,7 @@ func TestReport(t *testing.T) {
 		"Pas de consensus : profils débattus", "Béa Diallo", "Pas de candidature pertinente", "Non décidé",
 		"Vérification du consensus sur Alice Roux (GA Bastide) + Bruno Petit (GA Chartrons) : 1 soutien, 1 réserve, 2 objection (1 maintenue)",
 		"objection 1 (maintenue) : déjà élu·e ailleurs", "objection 2 (levée) : pas disponible en juillet",
-		"Groupe 1 (binôme au consensus, non transmis)", "Liste d'émargement (30)", "arrivée 18:", "départ 1", "Parité de genre des animateur·rices : confirmée",
+		"Groupe 1 (binôme au consensus, non transmis)", "Liste d'émargement (30)", "arrivée 20:00", "départ 20:", "Parité de genre des animateur·rices : confirmée",
 		"Rapporteur·e de la réunion : Militant·e 20", "Note : à trancher", "Groupe 4 (noms, transmis) : aucun"} {
 		if !strings.Contains(fr, want) {
 			t.Errorf("French report lacks %q", want)
@@ -132,6 +132,23 @@ func TestReportEdgeCases(t *testing.T) {
 	if br := b.s.Report().Binomes[2]; br.CheckPair[1] != "Membre b1 (GA Chartrons)" {
 		t.Fatalf("decision's check %+v", br)
 	}
+	// Times are written in the meeting's zone: Paris by default, the
+	// department's own when set, UTC when the zone is unknown.
+	tz := newMeeting(t)
+	tz.member("r1", "R", "")
+	tz.checkin("r1", false) // 18:00:0x UTC
+	for zone, want := range map[string]string{"": "arrivée 20:00", "America/Guadeloupe": "arrivée 14:00", "Mars/Olympus": "arrivée 18:00"} {
+		tz.ok(OpMeetingUpdate, fac, MeetingUpdate{Info{TimeZone: zone}})
+		r := tz.s.Report()
+		if txt := r.Text("fr"); !strings.Contains(txt, want) {
+			t.Fatalf("zone %q: %s", zone, txt)
+		}
+		if zone == "" && (r.TimeZone != DefaultTimeZone || !bytes.Contains(r.CSV(), []byte("+02:00"))) {
+			t.Fatalf("default zone %q %s", r.TimeZone, r.CSV())
+		}
+	}
+	tz.no(CodeInvalid, OpMeetingUpdate, fac, MeetingUpdate{Info{TimeZone: "Europe/Paris; rm"}})
+	tz.no(CodeInvalid, OpMeetingUpdate, fac, MeetingUpdate{Info{TimeZone: strings.Repeat("a", 65)}})
 	if p := b.s.person("zz", ""); p.Name != "" || p.label() != "" {
 		t.Fatal("unknown person has a name")
 	}
