@@ -2,9 +2,9 @@ package meeting
 
 import (
 	"encoding/json"
-	"slices"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 )
 
