@@ -56,6 +56,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives operational events (never personal data). Default slog.Default().
 	Logger *slog.Logger
+
+	// apply is meeting.Apply; the package's tests replace it to make an
+	// apply panic.
+	apply func(*meeting.State, *meeting.Op) (meeting.Changes, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +103,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.apply == nil {
+		o.apply = meeting.Apply
 	}
 	return o
 }
@@ -207,7 +214,7 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 		go func() {
 			defer wg.Done()
 			for id := range jobs {
-				r, err := replay(ctx, log, id, map[string]bool{}, opts.Logger)
+				r, err := replay(ctx, log, id, map[string]bool{}, opts)
 				results <- loaded{id, r, err}
 			}
 		}()
@@ -308,7 +315,7 @@ func (h *Hub) loadMeeting(id string) (*Room, bool) {
 	}()
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 	defer cancel()
-	rp, err := replay(ctx, h.log, id, map[string]bool{}, h.opts.Logger)
+	rp, err := replay(ctx, h.log, id, map[string]bool{}, h.opts)
 	if err != nil {
 		h.opts.Logger.Warn("meeting not loaded", "meeting", id, "err", err)
 		return nil, false

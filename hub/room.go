@@ -75,6 +75,12 @@ type Room struct {
 }
 
 func newRoom(h *Hub, id string, r *replayed) *Room {
+	if r.skip == nil {
+		r.skip = map[string]bool{}
+	}
+	if r.ids == nil {
+		r.ids = map[string]outcome{}
+	}
 	return &Room{
 		id:            id,
 		hub:           h,
@@ -408,7 +414,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 			}
 		}()
 		var ch meeting.Changes
-		ch, applyErr = meeting.Apply(r.state, op)
+		ch, applyErr = r.hub.opts.apply(r.state, op)
 		full = encodeChanges(op, r.state.ChangesFor(ch, meeting.Full))
 		redacted = encodeChanges(op, r.state.ChangesFor(ch, meeting.Redacted))
 		return true
@@ -588,6 +594,12 @@ func (r *Room) catchUp() error {
 
 var errPanicked = errors.New("apply panicked")
 
+// skippedError is the outcome of an op whose apply panicked: it stays in
+// the log but is skipped, and is refused for good when sent again.
+func skippedError() *meeting.Error {
+	return &meeting.Error{Code: meeting.CodeInvalid, Detail: "this op could not be applied"}
+}
+
 // rebuild discards the state (an Apply panicked on op poison, so it may be
 // half changed) and replays the log without that op. Every subscriber gets a
 // fresh snapshot, since what it was sent may not match the rebuilt state.
@@ -597,7 +609,7 @@ func (r *Room) rebuild(poison string) {
 	}
 	ctx, cancel := context.WithTimeout(r.hub.ctx, time.Minute)
 	defer cancel()
-	rp, err := replay(ctx, r.hub.log, r.id, r.skip, r.log)
+	rp, err := replay(ctx, r.hub.log, r.id, r.skip, r.hub.opts)
 	if err != nil {
 		// Keep serving the last good state we can get: mark stale so the
 		// next batch retries through catch-up.
@@ -779,22 +791,23 @@ type replayed struct {
 // replay rebuilds a meeting from its snapshot and the ops after it, skipping
 // the ops of skip. An op whose Apply panics is added to skip and the replay
 // starts over, so one bad op cannot keep a meeting down.
-func replay(ctx context.Context, log store.Log, id string, skip map[string]bool, logger *slog.Logger) (*replayed, error) {
+func replay(ctx context.Context, log store.Log, id string, skip map[string]bool, opts Options) (*replayed, error) {
 	for range 16 {
-		rp, poison, err := replayOnce(ctx, log, id, skip)
+		rp, poison, err := replayOnce(ctx, log, id, skip, opts.apply)
 		if err != nil {
 			return nil, err
 		}
 		if poison == "" {
 			return rp, nil
 		}
-		logger.Error("op skipped: apply panicked during replay", "meeting", id, "op", poison)
+		opts.Logger.Error("op skipped: apply panicked during replay", "meeting", id, "op", poison)
 		skip[poison] = true
 	}
 	return nil, fmt.Errorf("hub: replay %s: too many ops panicked", id)
 }
 
-func replayOnce(ctx context.Context, log store.Log, id string, skip map[string]bool) (_ *replayed, poison string, _ error) {
+func replayOnce(ctx context.Context, log store.Log, id string, skip map[string]bool,
+	apply func(*meeting.State, *meeting.Op) (meeting.Changes, error)) (_ *replayed, poison string, _ error) {
 	rp := &replayed{state: meeting.New(id), ids: map[string]outcome{}, skip: skip}
 	snapSeq, data, ok, err := log.Snapshot(ctx, id)
 	if err != nil {
@@ -820,7 +833,7 @@ again:
 		}
 		if skip[rec.ID] {
 			rp.state.Seq = rec.Seq
-			rp.ids[rec.ID] = outcome{seq: rec.Seq, err: unavailable("skipped")}
+			rp.ids[rec.ID] = outcome{seq: rec.Seq, err: skippedError()}
 			return nil
 		}
 		op, err := meeting.DecodeOp(rec.Data)
@@ -836,7 +849,7 @@ again:
 					panicked = true
 				}
 			}()
-			_, applyErr = meeting.Apply(rp.state, op)
+			_, applyErr = apply(rp.state, op)
 		}()
 		if panicked {
 			poison = rec.ID
