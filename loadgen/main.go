@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.dialConcurrency, "dial-concurrency", 64, "WebSockets opened at once")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", time.Minute, "time a connection (or a meeting's set-up step) may take")
 	fs.DurationVar(&cfg.drain, "drain", 10*time.Second, "after the measured phase, how long to wait for the last acks")
-	fs.DurationVar(&cfg.quietMax, "quiet-max", time.Minute, "after connecting, wait at most this long for the target to be quiet before measuring (0: do not wait)")
+	fs.DurationVar(&cfg.quietMax, "quiet-max", 30*time.Second, "after connecting, wait at most this long for the target to be quiet before measuring (0: do not wait)")
 	fs.StringVar(&cfg.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.StringVar(&cfg.opsCSV, "ops-csv", "", "write one CSV line per op (sent time, ack latency, state) to this file; with -compare, one file per target (suffix .TARGET)")
 	fs.StringVar(&cfg.commit, "commit", "", "commit to print in the report (default: git rev-parse --short HEAD)")
@@ -255,7 +255,7 @@ func runTarget(ctx context.Context, cfg *config, kind, tmp string, stderr io.Wri
 // the connection wave (snapshots, presence), so that the measured phase
 // starts from a steady state: until its CPU use stays under 10% of a core
 // and the kernel has written back the set-up's dirty pages (which would make
-// the first fsyncs slow) for two 250 ms samples in a row, at most -quiet-max (1 s
+// the first fsyncs slow; for 10 s at most) for two 250 ms samples in a row, at most -quiet-max (1 s
 // when its pid is unknown). It returns how long it waited.
 func (r *runner) waitQuiet(ctx context.Context) time.Duration {
 	began := time.Now()
@@ -280,7 +280,9 @@ func (r *runner) waitQuiet(ctx context.Context) time.Duration {
 		}
 		var cur procStats
 		cur, err = readProc(r.t.pid)
-		if cur.CPU-prev.CPU < every/10 && dirtyKiB() < 4096 {
+		// Dirty pages count for 10 s only: on a shared machine other
+		// processes may keep writing.
+		if cur.CPU-prev.CPU < every/10 && (dirtyKiB() < 4096 || time.Since(began) > 10*time.Second) {
 			calm++
 		} else {
 			calm = 0

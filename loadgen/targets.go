@@ -195,6 +195,7 @@ func startProcess(ctx context.Context, kind, bin string, args []string, dataDir 
 		return nil, ctx.Err()
 	}
 	t := &target{kind: kind, baseURL: base, pid: cmd.Process.Pid, stop: stop}
+	fmt.Fprintf(stderr, "%s: pid %d, listening on %s\n", kind, t.pid, base)
 	if err := waitHealthy(ctx, base); err != nil {
 		stop()
 		return nil, fmt.Errorf("%s: %w", kind, err)
