@@ -87,7 +87,10 @@ func TokenHash(secret string) string {
 // cookieSecret returns the facilitator or projector secret of a meeting
 // carried by the handshake's cookies ("" when none); it is used when hello
 // has no token.
-func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(meetingID string) string) (info ConnInfo) {
+//
+// opened, when not nil, is called once the client is welcomed (for the
+// server's "websocket open" log line).
+func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(meetingID string) string, opened func(ConnInfo)) (info ConnInfo) {
 	info.Code = -1
 	h.mu.Lock()
 	if h.closed {
@@ -167,6 +170,9 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		return info
 	}
 	info.Role = actor.Role
+	if opened != nil {
+		opened(info)
+	}
 	defer func() {
 		// Unregister; if the room is gone there is nothing to undo.
 		uctx, cancel := context.WithTimeout(context.Background(), time.Second)

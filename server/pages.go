@@ -151,8 +151,10 @@ func (s *Server) websocket(c *gin.Context) {
 		}
 		return ""
 	}
-	info := s.hub.Serve(req.Context(), conn, cookieSecret)
-	s.logger.Info("websocket",
+	info := s.hub.Serve(req.Context(), conn, cookieSecret, func(info hub.ConnInfo) {
+		s.logger.Info("websocket open", "meeting", info.Meeting, "role", string(info.Role))
+	})
+	s.logger.Info("websocket closed",
 		"meeting", info.Meeting,
 		"role", string(info.Role),
 		"close_code", int(info.Code),
