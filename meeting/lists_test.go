@@ -273,8 +273,8 @@ func TestConsensusCheck(t *testing.T) {
 
 	c := m.s.Checks["c1"]
 	full := m.s.checkResult(c, Full)
-	want := CheckResult{Support: 1, Reservation: 2, Objection: 2, Standing: 1, Total: 5}
-	if full.Support != want.Support || full.Reservation != want.Reservation || full.Objection != want.Objection || full.Standing != want.Standing || full.Total != want.Total {
+	want := CheckResult{Support: 1, Reservation: 2, Objection: 2, Standing: 1, Answers: 5}
+	if full.Support != want.Support || full.Reservation != want.Reservation || full.Objection != want.Objection || full.Standing != want.Standing || full.Answers != want.Answers {
 		t.Fatalf("result %+v", full)
 	}
 	if len(full.Objections) != 2 || !full.Objections[0].Standing || full.Objections[0].MemberID != "b2" ||

@@ -82,7 +82,7 @@ type CheckResult struct {
 	Reservation int         `json:"reservation"`
 	Objection   int         `json:"objection"`
 	Standing    int         `json:"standing"` // objections that still stand
-	Total       int         `json:"total"`    // answers given
+	Answers     int         `json:"answers"`  // how many answered
 	Objections  []Objection `json:"objections"`
 }
 
@@ -101,7 +101,7 @@ func (s *State) checkResult(c *ConsensusCheck, a Audience) CheckResult {
 	r := CheckResult{Objections: []Objection{}}
 	for _, id := range sortedKeys(c.Answers) {
 		ans := c.Answers[id]
-		r.Total++
+		r.Answers++
 		switch ans.Kind {
 		case AnswerSupport:
 			r.Support++
