@@ -62,7 +62,7 @@ func New(id string) *State {
 // data are refused with a CodeInvalid *Error.
 func DecodeOp(data []byte) (*Op, error) {
 	var op Op
-	if err := decodeStrict(data, &op); err != nil {
+	if err := decodeStrict(data, &op, maxOpBytes); err != nil {
 		return nil, err
 	}
 	if !validID(op.ID) {

@@ -21,7 +21,11 @@ const (
 	maxURLLen    = 500
 	maxEmailLen  = 254
 	maxPhoneLen  = 32
-	maxOpBytes   = 1 << 20 // a whole members.import fits; nothing bigger is an op
+	// maxPayloadBytes bounds a payload (a whole members.import fits);
+	// maxOpBytes bounds a whole op, envelope included, so that every op
+	// whose payload passed Check decodes again from the log.
+	maxPayloadBytes = 1 << 20
+	maxOpBytes      = maxPayloadBytes + 64<<10
 )
 
 // invalid builds a CodeInvalid refusal.
@@ -34,10 +38,10 @@ func refuse(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Detail: fmt.Sprintf(format, args...)}
 }
 
-// decodeStrict decodes exactly one JSON value into v: unknown fields,
-// invalid UTF-8 and trailing data are refused.
-func decodeStrict(data []byte, v any) *Error {
-	if len(data) > maxOpBytes {
+// decodeStrict decodes exactly one JSON value of at most limit bytes into
+// v: unknown fields, invalid UTF-8 and trailing data are refused.
+func decodeStrict(data []byte, v any, limit int) *Error {
+	if len(data) > limit {
 		return invalid("", "too large (%d bytes)", len(data))
 	}
 	if !utf8.Valid(data) {
@@ -71,7 +75,7 @@ func decodePayload(raw json.RawMessage, v any) *Error {
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		t = []byte("{}")
 	}
-	if err := decodeStrict(t, v); err != nil {
+	if err := decodeStrict(t, v, maxPayloadBytes); err != nil {
 		if err.Field != "" {
 			err.Field = "payload." + err.Field
 		} else {

@@ -104,6 +104,19 @@ func TestPayloadDecoding(t *testing.T) {
 	for _, raw := range []string{"", "null", " {} "} {
 		m.ok(OpGroupAdd, fac, []byte(raw))
 	}
+	// A payload over the bound is refused by Check; one just under it is
+	// accepted, and its op (envelope included) decodes again from a log.
+	big := func(n int) string {
+		return `{"binome":"caisse","text":"` + strings.Repeat(" ", n) + `x"}`
+	}
+	m.no(CodeInvalid, OpBilanSet, fac, big(maxPayloadBytes))
+	op := m.op(OpBilanSet, fac, big(maxPayloadBytes-40))
+	if _, err := m.run(op); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeOp(m.log[len(m.log)-1]); err != nil {
+		t.Fatalf("a checked op does not decode from the log: %v", err)
+	}
 	// Errors name the field.
 	_, err := m.do(OpGroupAdd, fac, `{"remote":"yes"}`)
 	if err == nil || err.Field != "payload.remote" {

@@ -97,7 +97,7 @@ func Default2026() Template {
 // ParseTemplate decodes and validates a template from JSON.
 func ParseTemplate(data []byte) (Template, error) {
 	var t Template
-	if err := decodeStrict(data, &t); err != nil {
+	if err := decodeStrict(data, &t, maxPayloadBytes); err != nil {
 		return Template{}, err
 	}
 	if err := cleanTemplate(&t, ""); err != nil {
