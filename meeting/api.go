@@ -158,6 +158,11 @@ func (s *State) fillMaps() {
 	if s.Facilitators == nil {
 		s.Facilitators = []string{}
 	}
+	for _, c := range s.Checks {
+		if c != nil && c.Answers == nil {
+			c.Answers = map[string]*CheckAnswer{}
+		}
+	}
 }
 
 // Authenticate returns the actor of a (non-revoked) token, by the SHA-256

@@ -209,6 +209,10 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if _, err := Apply(s3, &Op{ID: "o1", Seq: 1, Type: OpGroupAdd, Actor: fac, Payload: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
+	s4, err := Decode([]byte(`{"checks":{"c1":{"id":"c1","answers":null}}}`))
+	if err != nil || s4.Checks["c1"].Answers == nil {
+		t.Fatalf("check answers not made: %v", err)
+	}
 }
 
 func TestMessages(t *testing.T) {
