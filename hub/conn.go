@@ -84,13 +84,13 @@ func TokenHash(secret string) string {
 }
 
 // Serve runs the protocol on an accepted WebSocket until it closes.
-// cookieSecret returns the facilitator or projector secret of a meeting
-// carried by the handshake's cookies ("" when none); it is used when hello
-// has no token.
+// cookieSecret returns the secret of a meeting carried by the handshake's
+// cookies for role ("facilitator", "projector", or "" for the first found),
+// "" when none; it is used when hello has no token.
 //
 // opened, when not nil, is called once the client is welcomed (for the
 // server's "websocket open" log line).
-func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(meetingID string) string, opened func(ConnInfo)) (info ConnInfo) {
+func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(meetingID, role string) string, opened func(ConnInfo)) (info ConnInfo) {
 	info.Code = -1
 	h.mu.Lock()
 	if h.closed {
@@ -144,9 +144,13 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		h.fail(ctx, c, closeWith, StatusNotFound, codeNotFound, "no such meeting")
 		return info
 	}
+	if hello.As != "" && hello.As != string(meeting.RoleFacilitator) && hello.As != string(meeting.RoleProjector) {
+		h.fail(ctx, c, closeWith, StatusProtocol, codeBadHello, `"as" must be "facilitator" or "projector"`)
+		return info
+	}
 	secret := hello.Token
 	if secret == "" && cookieSecret != nil {
-		secret = cookieSecret(hello.Meeting)
+		secret = cookieSecret(hello.Meeting, hello.As)
 	}
 	if secret == "" {
 		h.fail(ctx, c, closeWith, StatusUnauthorized, codeUnauthorized, "a token is required")

@@ -41,6 +41,10 @@ type helloFrame struct {
 	Token   string `json:"token"`
 	LastSeq uint64 `json:"lastSeq"`
 	Lang    string `json:"lang"`
+	// As picks the cookie when there is no token: "projector" (the screen
+	// page: never the facilitator's cookie, even if the browser has it) or
+	// "facilitator"; empty tries the facilitator's, then the projector's.
+	As string `json:"as"`
 }
 
 // opFrame is an intent sent by a client.

@@ -269,6 +269,14 @@ func TestSecretLinksSetCookies(t *testing.T) {
 	if c.welcome["role"] != "facilitator" || c.welcome["audience"] != "full" {
 		t.Fatalf("cookie welcome: %v", c.welcome)
 	}
+	// A browser with both cookies: the screen page asks for the projector
+	// and never gets the facilitator's full view.
+	both := http.Header{"Cookie": {fac.Name + "=" + fac.Value + "; " + projectorCookie + m.ID + "=" + m.ScrSecret}}
+	scr := dial(t, app, map[string]any{"meeting": m.ID, "lastSeq": uint64(0), "as": "projector"}, both)
+	scr.waitFor("welcome", func() bool { return scr.welcome != nil })
+	if scr.welcome["role"] != "projector" || scr.welcome["audience"] != "redacted" {
+		t.Fatalf("screen with both cookies: %v", scr.welcome)
+	}
 	if strings.Contains(app.logBuf.String(), m.FacSecret) || strings.Contains(app.logBuf.String(), m.ScrSecret) {
 		t.Fatal("a secret reached the log")
 	}

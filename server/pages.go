@@ -143,8 +143,15 @@ func (s *Server) websocket(c *gin.Context) {
 	}
 	start := time.Now()
 	req := c.Request
-	cookieSecret := func(meetingID string) string {
-		for _, prefix := range []string{facilitatorCookie, projectorCookie} {
+	cookieSecret := func(meetingID, role string) string {
+		prefixes := []string{facilitatorCookie, projectorCookie}
+		switch meeting.Role(role) {
+		case meeting.RoleFacilitator:
+			prefixes = prefixes[:1]
+		case meeting.RoleProjector:
+			prefixes = prefixes[1:]
+		}
+		for _, prefix := range prefixes {
 			if ck, err := req.Cookie(prefix + meetingID); err == nil && ck.Value != "" {
 				return ck.Value
 			}
