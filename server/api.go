@@ -44,7 +44,7 @@ type createMeetingResponse struct {
 // createMeeting makes a meeting: a random id, a unique join code, the
 // facilitator and projector secrets (only their hashes go in the log).
 func (s *Server) createMeeting(c *gin.Context) {
-	if s.rateLimited(c) {
+	if rateLimited(c, s.creations) {
 		return
 	}
 	var req createMeetingRequest
@@ -165,7 +165,7 @@ const maxMatches = 8
 // names for 2 letters or more, accent- and case-insensitive, rate-limited so
 // the list cannot be scraped quickly. Names and action groups only.
 func (s *Server) searchMembers(c *gin.Context) {
-	if s.rateLimited(c) {
+	if rateLimited(c, s.joins) {
 		return
 	}
 	q := memberscsv.Fold(strings.TrimSpace(c.Query("q")))
@@ -231,7 +231,7 @@ type joinRequest struct {
 // join checks a member in and issues their participant token (the phone
 // keeps it; only its hash is in the log).
 func (s *Server) join(c *gin.Context) {
-	if s.rateLimited(c) {
+	if rateLimited(c, s.joins) {
 		return
 	}
 	room, ok := s.roomByID(c)

@@ -434,3 +434,23 @@ func TestReports(t *testing.T) {
 		t.Fatalf("report.json: %d %+v", st, rep)
 	}
 }
+
+func TestRateLimiter(t *testing.T) {
+	now := time.Date(2026, 6, 27, 18, 0, 0, 0, time.UTC)
+	l := newRateLimiter(2, 3, func() time.Time { return now })
+	for i := range 3 {
+		if !l.allow("ip") {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	if l.allow("ip") {
+		t.Fatal("past the burst")
+	}
+	if !l.allow("other") {
+		t.Fatal("another client shares the bucket")
+	}
+	now = now.Add(500 * time.Millisecond)
+	if !l.allow("ip") || l.allow("ip") {
+		t.Fatal("not refilled at 2 per second")
+	}
+}

@@ -31,7 +31,12 @@ type Server struct {
 	logger    *slog.Logger
 	secure    bool   // public URL is https: cookies get Secure
 	publicURL string // without trailing slash
-	limiter   *rateLimiter
+	// joins limits member searches and joins per client IP: generous, since
+	// a whole room may share one IP (venue Wi-Fi), yet slow enough to stop
+	// scraping the member list.
+	joins *rateLimiter
+	// creations limits meeting creation per client IP.
+	creations *rateLimiter
 }
 
 // NewServer returns the app's whole HTTP handler (see routes.go). pages is
@@ -44,7 +49,8 @@ func NewServer(cfg Config, h *hub.Hub, log store.Log, pages fs.FS, logger *slog.
 		pages:     pages,
 		logger:    logger,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		limiter:   newRateLimiter(5, 50, time.Now),
+		joins:     newRateLimiter(20, 200, time.Now),
+		creations: newRateLimiter(1, 20, time.Now),
 	}
 	if u, err := url.Parse(s.publicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
@@ -326,9 +332,9 @@ func (l *rateLimiter) allow(key string) bool {
 	return true
 }
 
-// rateLimited answers 429 when the client's bucket is empty.
-func (s *Server) rateLimited(c *gin.Context) bool {
-	if s.limiter.allow(c.ClientIP()) {
+// rateLimited answers 429 when the client's bucket of l is empty.
+func rateLimited(c *gin.Context, l *rateLimiter) bool {
+	if l.allow(c.ClientIP()) {
 		return false
 	}
 	c.Header("Retry-After", "1")
