@@ -52,7 +52,7 @@ func FuzzDecodeCheckApply(f *testing.F) {
 		// The same bytes as the payload of a few op types, by a facilitator
 		// and by a group member.
 		if json.Valid(data) {
-			for _, typ := range []string{OpShortlistAdd, OpQualityAdd, OpMembersImport, OpDecisionSet, OpProfileAdd, OpGroupMove, OpStepSet} {
+			for _, typ := range []string{OpShortlistAdd, OpMembersImport, OpDecisionSet, OpProfileAdd} {
 				for _, a := range []Actor{fac, part("a1")} {
 					ops = append(ops, &Op{ID: "fz", Type: typ, Actor: a, Payload: data})
 				}
