@@ -8,6 +8,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -417,7 +418,7 @@ func (h *Hub) Create(ctx context.Context, id string, op *meeting.Op) (*Room, Res
 		return nil, Result{}, fmt.Errorf("hub: create with op %q", op.Type)
 	}
 	var p meeting.MeetingCreate
-	if err := jsonUnmarshal(op.Payload, &p); err != nil {
+	if err := json.Unmarshal(op.Payload, &p); err != nil {
 		return nil, Result{}, fmt.Errorf("hub: create payload: %w", err)
 	}
 	if id == "" {

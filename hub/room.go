@@ -877,5 +877,3 @@ again:
 	}
 	return rp, "", nil
 }
-
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

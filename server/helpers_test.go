@@ -301,7 +301,9 @@ func (c *wsClient) handle(data []byte) {
 // waitFor waits until cond (called with c.mu held) is true.
 func (c *wsClient) waitFor(what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.After(10 * time.Second)
+	// Generous: only a failing test waits this long, and CI runs every
+	// package's tests at once on 2 cores.
+	deadline := time.After(30 * time.Second)
 	for {
 		c.mu.Lock()
 		ok := cond()
