@@ -207,7 +207,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		return len(ms) == 2
 	})
 
-	text := strings.Repeat("<", 1900) // 6 bytes each once JSON-escaped: big frames fill the socket buffers sooner
+	text := strings.Repeat("<", 1900)            // 6 bytes each once JSON-escaped: big frames fill the socket buffers sooner
 	deadline := time.Now().Add(60 * time.Second) // generous: CI runs every package at once on 2 cores
 	var last uint64
 	for i := 0; ; i++ {
