@@ -439,6 +439,13 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	if op.Type == meeting.OpMeetingCreate && r.state.JoinCode != "" {
 		r.hub.registerCode(r.state.JoinCode, r.id)
 	}
+	if op.Type == meeting.OpMeetingPurge && applyErr == nil {
+		// Forget the frames that carried personal data (a resume now gets
+		// a snapshot), and snapshot at once so a log that can trim (Redis)
+		// drops the ops that held it.
+		r.history = []histEntry{{seq: op.Seq, full: full, redacted: redacted}}
+		r.sinceSnapshot = r.hub.opts.SnapshotEvery
+	}
 	r.recheckSubscribers()
 	r.presenceDirty = true // group moves change presence
 	return true

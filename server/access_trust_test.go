@@ -399,10 +399,10 @@ func TestJoinByCodeIsBounded(t *testing.T) {
 	}
 }
 
-// rateLimitedAfter says whether up to 200 requests to path (with %d the
+// rateLimitedAfter says whether up to 1000 requests to path (with %d the
 // request's number) end in a 429 with Retry-After.
 func rateLimitedAfter(app *testApp, path string) bool {
-	for i := range 200 {
+	for i := range 1000 {
 		resp, _ := app.get(fmt.Sprintf(path, i), nil)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			return resp.Header.Get("Retry-After") != ""

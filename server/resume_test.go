@@ -251,3 +251,25 @@ func waitLog(t *testing.T, app *testApp, s string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPurgeForgetsTheHistory: after the facilitators purge the meeting, a
+// client resuming from before the purge gets a snapshot (without personal
+// data), never the old frames that carried names and contacts.
+func TestPurgeForgetsTheHistory(t *testing.T) {
+	app := newTestApp(t, hub.Options{})
+	m := app.createMeeting()
+	app.importMembers(m, memberCSV(3, 1))
+	fac := dial(t, app, map[string]any{"meeting": m.ID, "token": m.FacSecret, "lastSeq": uint64(1)}, nil)
+	fac.waitFor("catch-up", func() bool { return len(fac.view["members"]) == 3 })
+	purged := fac.mustAck("meeting.purge", map[string]any{})
+	fac.waitSeq(purged)
+
+	// Resume from seq 1 (before the import): a snapshot, no old frame.
+	c := dial(t, app, map[string]any{"meeting": m.ID, "token": m.FacSecret, "lastSeq": uint64(1)}, nil)
+	c.waitSeq(purged)
+	for _, f := range c.rawFrames() {
+		if bytes.Contains(f, []byte(plantedEmailDomain)) || bytes.Contains(f, []byte("Membre00")) {
+			t.Fatalf("personal data sent after the purge: %.300s", f)
+		}
+	}
+}
