@@ -75,6 +75,7 @@ func pickJS(css, text string) string {
 		if (!s) return false;
 		const o = [...s.options].find((o) => o.text.includes(%s));
 		if (!o) return false;
+		s.focus();
 		s.value = o.value;
 		s.dispatchEvent(new Event('change', { bubbles: true }));
 		return true;
@@ -272,7 +273,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	}
 	alice.waitFor("David's eligibility warning", textHas("#content", "David Roux")+` && [...document.querySelectorAll('#content .warn')].some((e) => e.textContent.includes('David Roux'))`)
 	chloe.click("#consensus")
-	chloe.waitFor("the consensus mode", `document.querySelector('#consensus').checked`)
+	chloe.waitFor("the consensus mode saved", `document.querySelector('#consensus').checked && document.querySelector('#sync').dataset.state === 'saved'`)
 	for _, who := range []string{"Emma Leroy", "Chloé Durand"} {
 		chloe.pick("#pick-profile", who)
 		chloe.click("#shortlist-add button[type=submit]")
@@ -280,6 +281,8 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	}
 	bruno.waitFor("Alice's picks on Bruno's phone", textHas("#shortlist", "Emma Leroy")+` && `+textHas("#shortlist", "David Roux"))
 	screen.waitFor("every pick on the projector", countText("table.matrix td", "Emma Leroy")+` === 2 && `+textHas("table.matrix", "Chloé Durand")+` && `+textHas("table.matrix", "David Roux"))
+
+	screen.screenshot("projector-groups.png")
 
 	// Alice becomes her group's rapporteur and submits its list.
 	alice.clickText("#content button", "rapporteur")
@@ -316,6 +319,9 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	chloe.click("#answer-objection")
 	chloe.typeInto("#objection-argument", "Pas assez disponible en juillet")
 	chloe.click("#content form button.danger")
+	for _, p := range phones {
+		p.waitFor("the answer saved", textHas("#content", "Votre réponse")+` && document.querySelector('#sync').dataset.state === 'saved'`)
+	}
 	screen.waitFor("the live counts", fmt.Sprintf(`(() => { const b = document.querySelector('[data-binome=%q] .checkbar'); return !!b && b.textContent.includes('Soutien 1') && b.textContent.includes('Réserve 1') && b.textContent.includes('Objection 1'); })()`, binome))
 	fac.waitFor("the objection's argument", textHas(card, "Pas assez disponible en juillet")+` && `+textHas(card, "Chloé Durand"))
 	screen.screenshot("projector-plenary.png")

@@ -78,7 +78,7 @@ function showSection() {
 
 function live(draw, tag = 'div', attrs = null) {
   const el = h(tag, attrs);
-  regions.push({ r: region(el), draw });
+  regions.push({ r: region(el, { diff: true }), draw });
   return el;
 }
 
@@ -501,7 +501,7 @@ function buildPlenary() {
   return live((el) => {
     const bs = M.binomes(store);
     const key = bs.map((b) => b.key).join() + lang();
-    if (el.dataset.k === key) return;
+    if (el.dataset.k === key) return false;
     el.dataset.k = key;
     fill(el, h('div', { class: 'cols wide' }, bs.map((b) => h('div', { class: 'card', dataset: { binome: b.key } },
       h('h3', { text: M.binomeTitle(b) }),
@@ -512,12 +512,14 @@ function buildPlenary() {
   });
 }
 
+// keyed is a part redrawn only when keyFn's value changes: its forms keep
+// what the facilitator is choosing while other data changes.
 function keyed(keyFn, draw) {
   return live((el) => {
     const k = keyFn();
-    if (el.dataset.k === k) return;
+    if (el.dataset.k === k) return false;
     el.dataset.k = k;
-    draw(el);
+    return draw(el);
   });
 }
 

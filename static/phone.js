@@ -203,7 +203,7 @@ function renderStepbar() {
 
 function part(name, el, draw) {
   DRAW[name] = draw;
-  parts[name] = region(el);
+  parts[name] = region(el, { diff: true });
   return el;
 }
 
@@ -368,7 +368,7 @@ function drawQualities(el) {
   if (!qs.length && !pending.length) { fill(el, h('p', { class: 'muted', text: t('group.noQuality') })); return; }
   fill(el, h('ul', { class: 'list', id: 'qualities' }, qs.map((q) => qualityItem(g, q)),
     pending.map((e) => h('li', { class: 'pending' }, h('span', { class: 'grow quality-text', text: e.payload.quality.text }),
-      h('span', { class: 'badge', text: `⏳ ${t('sync.pendingItem')}` })))));
+      h('span', { class: 'badge', text: `↻ ${t('sync.pendingItem')}` })))));
 }
 
 function qualityItem(g, q) {

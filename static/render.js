@@ -15,7 +15,15 @@ export function h(tag, attrs, ...children) {
       else if (k === 'text') el.textContent = String(v);
       else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
       else if (k === 'dataset') Object.assign(el.dataset, v);
-      else if (PROPS.has(k)) el[k] = v;
+      else if (PROPS.has(k)) {
+        el[k] = v;
+        // The state that the user changes is also written as the default
+        // (an attribute), so two drawings compare equal (see region) only
+        // when they show the same thing.
+        if (k === 'checked') el.defaultChecked = v;
+        else if (k === 'selected') el.defaultSelected = v;
+        else if (k === 'value' && tag === 'input') el.defaultValue = v;
+      }
       else el.setAttribute(k, v === true ? '' : String(v));
     }
   }
@@ -56,24 +64,42 @@ export function busyWith(el) {
 }
 
 // region makes a rebuildable part of a page: update(fn) rebuilds it with fn
-// now, or when the focus leaves it if the user is typing in it.
-export function region(el) {
+// now, or when the focus leaves it if the user is typing in it. fn returns
+// false to leave the part as it is.
+//
+// With diff, fn draws into a detached copy and the part is replaced only
+// when the copy differs: a live page that receives a change every second
+// does not replace the button under a finger (a tap that lands on a node
+// replaced between touch and release is lost) nor the focus.
+const FOCUS_SETTLE_MS = 300;
+
+export function region(el, { diff = false } = {}) {
   let pending = null;
+  const run = (fn) => {
+    if (!diff) { fn(el); return; }
+    const copy = el.cloneNode(false);
+    if (fn(copy) === false) return;
+    if (copy.isEqualNode(el)) return;
+    el.replaceChildren(...copy.childNodes);
+    for (const k of Object.keys(copy.dataset)) el.dataset[k] = copy.dataset[k];
+  };
+  // The deferred redraw waits a moment after the focus leaves, so the tap
+  // that moved the focus (on "Add", say) completes on the node it started on.
   el.addEventListener('focusout', () => {
     setTimeout(() => {
       if (pending && !busyWith(el)) {
         const fn = pending;
         pending = null;
-        fn(el);
+        run(fn);
       }
-    }, 0);
+    }, FOCUS_SETTLE_MS);
   });
   return {
     el,
     update(fn) {
       if (busyWith(el)) { pending = fn; return; }
       pending = null;
-      fn(el);
+      run(fn);
     },
   };
 }
