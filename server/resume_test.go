@@ -273,3 +273,44 @@ func TestPurgeForgetsTheHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestReconnectsDuringAStreamOfEdits: a phone reconnects again and again
+// (with its lastSeq) while edits stream in; every connection sees
+// consecutive seqs (the client helper fails on a gap or a duplicate) and
+// the phone ends with the view of a phone that never left.
+func TestReconnectsDuringAStreamOfEdits(t *testing.T) {
+	app := newTestApp(t, hub.Options{})
+	f := setupGroups(t, app, 4, 2)
+	g := f.groups[0]
+	stay := f.phone(t, app, f.byGroup[g][0])
+	hop := f.phone(t, app, f.byGroup[g][1])
+
+	done := make(chan uint64)
+	go func() {
+		var ids []string
+		for i := range 150 {
+			ids = append(ids, f.fac.op("bilan.set", map[string]any{"binome": f.binome, "text": fmt.Sprintf("bilan %d", i)}))
+		}
+		var last uint64
+		f.fac.waitFor("every ack", func() bool {
+			for _, id := range ids {
+				if f.fac.acks[id] == 0 {
+					return false
+				}
+				last = max(last, f.fac.acks[id])
+			}
+			return true
+		})
+		done <- last
+	}()
+	for range 10 {
+		hop.waitFor("some progress", func() bool { return hop.lastSeq > 0 })
+		hop.conn.Close(websocket.StatusNormalClosure, "hop")
+		hop.waitFor("close", func() bool { return hop.closed != nil })
+		hop = resume(t, app, hop, map[string]any{"meeting": f.m.ID, "token": f.tokens[f.byGroup[g][1]]})
+	}
+	last := <-done
+	hop.waitSeq(last)
+	stay.waitSeq(last)
+	sameView(t, "hopping phone vs phone that stayed", hop.normalized(), stay.normalized())
+}
