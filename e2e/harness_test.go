@@ -208,12 +208,30 @@ type tab struct {
 
 	mu     sync.Mutex
 	errors []string // the page's uncaught exceptions and console errors
+
+	close context.CancelFunc // closes the tab early (nil: at the test's end)
 }
 
 func newTab(t *testing.T, browser context.Context, name string, width, height int64, mobile bool) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
+	return setUpTab(t, ctx, name, width, height, mobile)
+}
+
+// newTabBeside opens a tab in the same browser context as other (same
+// cookies and storage: the same device).
+func newTabBeside(t *testing.T, other *tab, name string, width, height int64) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(other.ctx)
+	t.Cleanup(cancel)
+	tb := setUpTab(t, ctx, name, width, height, false)
+	tb.close = cancel
+	return tb
+}
+
+func setUpTab(t *testing.T, ctx context.Context, name string, width, height int64, mobile bool) *tab {
+	t.Helper()
 	vp := []chromedp.EmulateViewportOption{}
 	if mobile {
 		vp = append(vp, chromedp.EmulateMobile, chromedp.EmulateScale(2))

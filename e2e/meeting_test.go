@@ -177,6 +177,14 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	screen := newTab(t, browser, "projector", 1920, 1080, false)
 	screen.navigate(screenURL)
 	screen.waitFor("the projector", fmt.Sprintf(`location.pathname.startsWith('/screen/') && %s`, textHas("#join-code", code)))
+	screen.waitFor("the redacted view", `document.body.dataset.audience === 'redacted'`)
+
+	// The projector opened on the facilitators' own laptop (which holds the
+	// admin cookie too) still gets the redacted view.
+	facScreen := newTabBeside(t, fac, "projector-on-console-laptop", 1280, 720)
+	facScreen.navigate(screenURL)
+	facScreen.waitFor("the projector's view", `document.body.dataset.audience === 'redacted'`)
+	facScreen.close()
 
 	// --- Three phones join: homonyms are shown with their action group.
 	type phone struct {

@@ -14,7 +14,7 @@ const meetingId = path[0] === 'console' ? path[1] : '';
 const SECTIONS = ['meeting', 'members', 'checkin', 'bilans', 'profiles', 'groups', 'steps', 'plenary', 'report'];
 
 initLang($('#lang'));
-const sync = new Sync({ meetingId, scope: 'console', lang: lang() });
+const sync = new Sync({ meetingId, as: 'facilitator', scope: 'console', lang: lang() });
 const store = sync.store;
 let regions = [];
 let current = SECTIONS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'meeting';

@@ -11,10 +11,13 @@ const path = location.pathname.split('/').filter(Boolean);
 const meetingId = path[0] === 'screen' ? path[1] : '';
 
 initLang($('#lang'));
-const sync = new Sync({ meetingId, scope: 'screen', lang: lang(), readOnly: true });
+const sync = new Sync({ meetingId, as: 'projector', scope: 'screen', lang: lang(), readOnly: true });
 const store = sync.store;
 onLang(() => { sync.setLang(lang()); render(); });
 sync.on('update', render)
+  // The view this screen gets, for a person (or a test) to check that the
+  // projector never has the full one.
+  .on('welcome', (f) => { document.body.dataset.audience = f.audience || ''; })
   .on('status', (s) => {
     const el = $('#sync');
     el.dataset.state = s;

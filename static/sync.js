@@ -85,9 +85,13 @@ export class Store {
 // Listeners: onUpdate(kinds:Set), onStatus(status), onWelcome(frame),
 // onRefused(frame, op), onFatal(frame), onAck(id).
 export class Sync {
-  constructor({ meetingId, token = '', scope, lang = 'fr', readOnly = false, keepView = false }) {
+  constructor({ meetingId, token = '', as = '', scope, lang = 'fr', readOnly = false, keepView = false }) {
     this.meetingId = meetingId;
     this.token = token;
+    // as names the cookie a token-less screen relies on ("projector" or
+    // "facilitator"): a projector browser that also holds the facilitator's
+    // cookie still gets the redacted view.
+    this.as = as;
     this.lang = lang;
     this.readOnly = readOnly;
     this.store = new Store();
@@ -278,6 +282,7 @@ export class Sync {
     ws.onopen = () => {
       const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang };
       if (this.token) hello.token = this.token;
+      else if (this.as) hello.as = this.as;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
@@ -286,15 +291,41 @@ export class Sync {
       try { f = JSON.parse(ev.data); } catch { return; }
       this.handle(f);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (ws !== this.ws) return;
       this.ws = null;
       this.open = false;
       clearTimeout(this.ackTimer);
       this.setStatus();
-      this.retry();
+      this.closed(ev.code);
     };
     ws.onerror = () => {};
+  }
+
+  // closed follows the close codes of docs/PROTOCOL.md.
+  closed(code) {
+    if (this.stopped) return;
+    switch (code) {
+      case 4001: // unauthorized
+      case 4005: // token revoked
+      case 4004: // no such meeting
+        this.stopped = true;
+        this.forgetView();
+        this.emit('fatal', { code: code === 4004 ? 'not_found' : 'unauthorized' });
+        return;
+      case 4003: // the view changed (rapporteur made or unmade): start afresh
+        this.lastSeq = 0;
+        this.forgetView();
+        this.attempt = 0;
+        this.connectSoon(0);
+        return;
+      case 4008: // too slow: nothing lost, resume at once
+        this.attempt = 0;
+        this.connectSoon(0);
+        return;
+      default:
+        this.retry();
+    }
   }
 
   retry() {
@@ -356,6 +387,7 @@ export class Sync {
         break;
       case 'error':
         if (f.code === 'unauthorized' || f.code === 'not_found') {
+          if (this.stopped) break;
           this.stopped = true;
           this.forgetView();
           this.emit('fatal', f);
