@@ -186,6 +186,17 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	facScreen.waitFor("the projector's view", `document.body.dataset.audience === 'redacted'`)
 	facScreen.close()
 
+	// --- Step I: the binomes and their missions on the projector; English
+	// is one tap away.
+	fac.click("#nav-steps")
+	fac.click(`button[data-step="I"]`)
+	screen.waitFor("the missions", `document.querySelectorAll('.missions [data-binome]').length === 6`)
+	screen.screenshot("projector-missions.png")
+	screen.click("#lang")
+	screen.waitFor("the English step name", textHas("#stepname", "The pairs")+` && document.documentElement.lang === 'en'`)
+	screen.click("#lang")
+	screen.waitFor("the French step name", textHas("#stepname", "Présentation des binômes"))
+
 	// --- Three phones join: homonyms are shown with their action group.
 	type phone struct {
 		*tab
@@ -211,7 +222,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 		p.clickText("#results button", p.choose)
 		p.waitFor("checked in", `!document.querySelector('#app').hidden && document.querySelector('#sync').dataset.state === 'saved' && location.pathname.startsWith('/m/')`)
 	}
-	screen.waitFor("three people connected", textHas("#body", "3 connect"))
+	screen.waitFor("three people connected", textHas("#count", "3 connect"))
 	assertNoContact(screen)
 	alice, bruno, chloe := phones[0], phones[1], phones[2]
 	chloe.waitFor("the video link for the remote member", `!document.querySelector('#video').hidden && document.querySelector('#video a').href.startsWith('https://visio.exemple.org/')`)
