@@ -177,6 +177,8 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 	if opened != nil {
 		opened(info)
 	}
+	h.opts.Observer.ConnOpened(string(actor.Role))
+	defer h.opts.Observer.ConnClosed(string(actor.Role))
 	defer func() {
 		// Unregister; if the room is gone there is nothing to undo.
 		uctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -263,9 +265,13 @@ func (h *Hub) write(ctx context.Context, c *websocket.Conn, send <-chan []byte, 
 			if err != nil {
 				// A write that cannot finish in time is a client that
 				// stopped reading: same code as a full queue.
+				if ctx.Err() == nil {
+					h.opts.Observer.SlowClientClosed()
+				}
 				closeWith(StatusTooSlow, "too slow: resume")
 				return
 			}
+			h.opts.Observer.FrameSent()
 		}
 	}
 }

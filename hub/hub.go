@@ -58,6 +58,9 @@ type Options struct {
 	// Logger receives operational events (never personal data). Default slog.Default().
 	Logger *slog.Logger
 
+	// Observer receives the hub's counters (metrics). Default: none.
+	Observer Observer
+
 	// apply is meeting.Apply; the package's tests replace it to make an
 	// apply panic.
 	apply func(*meeting.State, *meeting.Op) (meeting.Changes, error)
@@ -108,8 +111,35 @@ func (o Options) withDefaults() Options {
 	if o.apply == nil {
 		o.apply = meeting.Apply
 	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
+	}
 	return o
 }
+
+// Observer is what the hub reports for monitoring (package metrics
+// implements it). Its methods are called from the rooms' and connections'
+// goroutines and must not block. Labels are fixed sets: roles and codes.
+type Observer interface {
+	ConnOpened(role string)   // a WebSocket was welcomed
+	ConnClosed(role string)   // a welcomed WebSocket ended
+	SlowClientClosed()        // a connection was closed as too slow (4008)
+	OpAcked()                 // an op was answered with an ack
+	OpRefused(code string)    // an op was answered with a refusal
+	FrameSent()               // a frame was written to a WebSocket
+	Resumed(fromHistory bool) // a hello with a lastSeq was caught up from the history (or had nothing to catch up), or needed a snapshot
+}
+
+// noObserver is the default Observer: it counts nothing.
+type noObserver struct{}
+
+func (noObserver) ConnOpened(string) {}
+func (noObserver) ConnClosed(string) {}
+func (noObserver) SlowClientClosed() {}
+func (noObserver) OpAcked()          {}
+func (noObserver) OpRefused(string)  {}
+func (noObserver) FrameSent()        {}
+func (noObserver) Resumed(bool)      {}
 
 // Errors of the hub's methods.
 var (

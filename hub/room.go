@@ -488,6 +488,7 @@ func (r *Room) send(s *subscriber, frame []byte) {
 	select {
 	case s.send <- frame:
 	default:
+		r.hub.opts.Observer.SlowClientClosed()
 		r.drop(s, StatusTooSlow, "too slow: resume")
 	}
 }
@@ -502,6 +503,11 @@ func (r *Room) drop(s *subscriber, code StatusCode, reason string) {
 
 // reply answers one request.
 func (r *Room) reply(q *request, res Result) {
+	if res.Err != nil {
+		r.hub.opts.Observer.OpRefused(string(res.Err.Code))
+	} else {
+		r.hub.opts.Observer.OpAcked()
+	}
 	if q.reply != nil {
 		q.reply <- res
 		return
@@ -695,8 +701,12 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 		Seq:      r.state.Seq,
 		Now:      r.hub.opts.Now().UTC().Truncate(time.Millisecond),
 	})
-	for _, frame := range r.catchUpFrames(s.audience, lastSeq, cap(s.send)/2) {
+	frames, fromHistory := r.catchUpFrames(s.audience, lastSeq, cap(s.send)/2)
+	for _, frame := range frames {
 		s.send <- frame
+	}
+	if lastSeq > 0 {
+		r.hub.opts.Observer.Resumed(fromHistory)
 	}
 	r.subs[s] = struct{}{}
 	r.presenceDirty = true
@@ -706,17 +716,17 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 // catchUpFrames returns what a client at lastSeq misses: the history frames
 // after lastSeq when the history holds them all and they fit in max frames,
 // else a snapshot.
-func (r *Room) catchUpFrames(a meeting.Audience, lastSeq uint64, max int) [][]byte {
+func (r *Room) catchUpFrames(a meeting.Audience, lastSeq uint64, max int) (frames [][]byte, fromHistory bool) {
 	seq := r.state.Seq
 	if lastSeq == seq && lastSeq > 0 {
-		return nil
+		return nil, true
 	}
 	if lastSeq > 0 && lastSeq < seq && int(seq-lastSeq) <= max && len(r.history) > 0 &&
 		r.history[0].seq <= lastSeq+1 && r.history[len(r.history)-1].seq == seq {
 		i, _ := slices.BinarySearchFunc(r.history, lastSeq+1, func(e histEntry, t uint64) int {
 			return cmpUint(e.seq, t)
 		})
-		frames := make([][]byte, 0, len(r.history)-i)
+		frames = make([][]byte, 0, len(r.history)-i)
 		for _, e := range r.history[i:] {
 			if a == meeting.Full {
 				frames = append(frames, e.full)
@@ -724,9 +734,9 @@ func (r *Room) catchUpFrames(a meeting.Audience, lastSeq uint64, max int) [][]by
 				frames = append(frames, e.redacted)
 			}
 		}
-		return frames
+		return frames, true
 	}
-	return [][]byte{r.snapshotFrame(a)}
+	return [][]byte{r.snapshotFrame(a)}, false
 }
 
 func cmpUint(a, b uint64) int {
