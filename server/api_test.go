@@ -70,7 +70,7 @@ func TestReadyzFailsWhenTheStoreIsDown(t *testing.T) {
 	}
 	defer h.Close()
 	oplog.Close()
-	srv := httptest.NewServer(NewServer(Config{PublicURL: "http://x"}, h, oplog, nil, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(NewServer(Config{PublicURL: "http://x"}, h, oplog, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/readyz")
 	if err != nil {
@@ -100,7 +100,7 @@ func TestPagesAreServed(t *testing.T) {
 		"screen.html":  {Data: []byte("<p>screen</p>")},
 		"sync.js":      {Data: []byte("export {}")},
 	}
-	srv := httptest.NewServer(NewServer(Config{PublicURL: "http://x"}, h, oplog, pages, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(NewServer(Config{PublicURL: "http://x"}, h, oplog, pages, slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
 	defer srv.Close()
 	for path, want := range map[string]string{
 		"/": "index", "/join/ABCDEF": "phone", "/m/some-id": "phone", "/console/x": "console", "/screen/x": "screen",
@@ -452,5 +452,41 @@ func TestRateLimiter(t *testing.T) {
 	now = now.Add(500 * time.Millisecond)
 	if !l.allow("ip") || l.allow("ip") {
 		t.Fatal("not refilled at 2 per second")
+	}
+}
+
+// TestMetrics: /metrics answers only with the token, and the hub's counters
+// move with the traffic (connections, acks, refusals, frames, resumes).
+func TestMetrics(t *testing.T) {
+	app := newTestApp(t, hub.Options{})
+	if resp, _ := app.get("/metrics", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a token: %d", resp.StatusCode)
+	}
+	f := setupGroups(t, app, 4, 2)
+	p := f.phone(t, app, f.members[0].ID)
+	refused := p.op("step.set", map[string]any{"step": "V"})
+	p.waitFor("refusal", func() bool { return p.refusals[refused] != "" })
+	resumed := resume(t, app, p, map[string]any{"meeting": f.m.ID, "token": f.tokens[f.members[0].ID]})
+	resumed.waitFor("welcome", func() bool { return resumed.welcome != nil })
+
+	resp, body := app.get("/metrics", http.Header{"Authorization": {"Bearer " + testMetricsToken}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	for _, re := range []string{
+		`designation_connections\{role="facilitator"\} 1`,
+		`designation_ops_acked_total [1-9]`,
+		`designation_ops_refused_total\{code="not_allowed"\} 1`,
+		`designation_frames_sent_total [1-9]`,
+		`designation_resumes_total\{from="history"\} 1`,
+		`designation_meetings_loaded 1`,
+		`designation_store_append_batch_ops_count\{backend="test"\} [1-9]`,
+	} {
+		if !regexp.MustCompile(re).MatchString(body) {
+			t.Errorf("metrics lack %s", re)
+		}
+	}
+	if strings.Contains(body, f.m.ID) {
+		t.Fatal("a meeting id in the metrics")
 	}
 }

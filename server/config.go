@@ -38,6 +38,10 @@ type Config struct {
 	// file, so several instances can serve the same meetings (-redis-url,
 	// REDIS_URL, e.g. "redis://localhost:6379/0"). Default: empty (bbolt).
 	RedisURL string
+	// MetricsToken, when set, serves the Prometheus metrics at /metrics to
+	// requests with "Authorization: Bearer <token>" (-metrics-token,
+	// METRICS_TOKEN). Default: empty, no /metrics.
+	MetricsToken string
 	// HealthCheck makes the binary check the /healthz of a server running
 	// on Addr and exit (-healthcheck; for container health checks).
 	HealthCheck bool
@@ -57,6 +61,7 @@ func flagSpecs() []flagSpec {
 		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
+		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token; empty: no /metrics"},
 	}
 }
 
@@ -102,12 +107,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, errVersion
 	}
 	cfg := Config{
-		Addr:        *values["addr"],
-		DataDir:     *values["data"],
-		PublicURL:   strings.TrimRight(*values["public-url"], "/"),
-		LogFormat:   *values["log-format"],
-		RedisURL:    *values["redis-url"],
-		HealthCheck: *healthCheck,
+		Addr:         *values["addr"],
+		DataDir:      *values["data"],
+		PublicURL:    strings.TrimRight(*values["public-url"], "/"),
+		LogFormat:    *values["log-format"],
+		RedisURL:     *values["redis-url"],
+		MetricsToken: *values["metrics-token"],
+		HealthCheck:  *healthCheck,
 	}
 	d, err := time.ParseDuration(*values["shutdown-timeout"])
 	if err != nil || d <= 0 {

@@ -21,9 +21,13 @@ import (
 
 	"github.com/boucle/designation/hub"
 	"github.com/boucle/designation/meeting"
+	"github.com/boucle/designation/metrics"
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/bolt"
 )
+
+// testMetricsToken guards the test servers' /metrics.
+const testMetricsToken = "metrics-test-token"
 
 // testApp is the real handler over a real bbolt file, served by httptest.
 type testApp struct {
@@ -69,13 +73,18 @@ func newTestAppWithLog(t *testing.T, oplog store.Log, opts hub.Options) *testApp
 	buf := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(buf, nil))
 	opts.Logger = logger
+	stats := metrics.New()
+	opts.Observer = stats
+	oplog = stats.InstrumentLog(oplog, "test")
 	h, err := hub.New(context.Background(), oplog, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	stats.CountMeetingsWith(h.Meetings)
 	ts := httptest.NewUnstartedServer(nil)
 	public := "http://" + ts.Listener.Addr().String()
-	ts.Config.Handler = NewServer(Config{PublicURL: public}, h, oplog, nil, logger)
+	ts.Config.Handler = NewServer(Config{PublicURL: public}, h, oplog, nil, logger,
+		metrics.RequireBearer(testMetricsToken, stats.Handler()))
 	ts.Start()
 	app := &testApp{t: t, url: public, hub: h, log: oplog, server: ts, logBuf: buf}
 	t.Cleanup(func() {

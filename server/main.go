@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/boucle/designation/hub"
+	"github.com/boucle/designation/metrics"
 	"github.com/boucle/designation/static"
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/bolt"
@@ -28,6 +29,9 @@ import (
 
 	_ "time/tzdata" // attendance times in Europe/Paris even on a base image without zoneinfo
 )
+
+// The metrics package implements the hub's Observer.
+var _ hub.Observer = (*metrics.Metrics)(nil)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -58,10 +62,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg.LogFormat, stderr)
 
-	oplog, where, err := openLog(ctx, cfg)
+	rawLog, where, err := openLog(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	stats := metrics.New()
+	backend := "bolt"
+	if cfg.RedisURL != "" {
+		backend = "redis"
+	}
+	oplog := stats.InstrumentLog(rawLog, backend)
 	logClosed := false
 	defer func() {
 		if !logClosed {
@@ -69,9 +79,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	h, err := hub.New(ctx, oplog, hub.Options{Logger: logger})
+	h, err := hub.New(ctx, oplog, hub.Options{Logger: logger, Observer: stats})
 	if err != nil {
 		return err
+	}
+	stats.CountMeetingsWith(h.Meetings)
+	var metricsHandler http.Handler
+	if cfg.MetricsToken != "" {
+		metricsHandler = metrics.RequireBearer(cfg.MetricsToken, stats.Handler())
 	}
 	defer h.Close()
 
@@ -84,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.PublicURL = localURL
 	}
 	srv := &http.Server{
-		Handler:           NewServer(cfg, h, oplog, pages(), logger),
+		Handler:           NewServer(cfg, h, oplog, pages(), logger, metricsHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

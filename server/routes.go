@@ -47,6 +47,11 @@ func (s *Server) routes() http.Handler {
 	// Live protocol.
 	r.GET("/ws", s.websocket)
 
+	// Operations: Prometheus metrics behind a bearer token (METRICS_TOKEN).
+	if s.metrics != nil {
+		r.GET("/metrics", gin.WrapH(s.metrics))
+	}
+
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, http.StatusNotFound, "not_found", "no such page")
 	})

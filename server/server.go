@@ -27,7 +27,8 @@ type Server struct {
 	cfg       Config
 	hub       *hub.Hub
 	log       store.Log
-	pages     fs.FS // the browser app; nil serves 503 on pages
+	pages     fs.FS        // the browser app; nil serves 503 on pages
+	metrics   http.Handler // /metrics (already guarded); nil: no /metrics
 	logger    *slog.Logger
 	secure    bool   // public URL is https: cookies get Secure
 	publicURL string // without trailing slash
@@ -40,9 +41,11 @@ type Server struct {
 }
 
 // NewServer returns the app's whole HTTP handler (see routes.go). pages is
-// the browser app (static.FS()), nil to serve the API only.
-func NewServer(cfg Config, h *hub.Hub, log store.Log, pages fs.FS, logger *slog.Logger) http.Handler {
+// the browser app (static.FS()), nil to serve the API only; metrics serves
+// /metrics (nil: not served).
+func NewServer(cfg Config, h *hub.Hub, log store.Log, pages fs.FS, logger *slog.Logger, metrics http.Handler) http.Handler {
 	s := &Server{
+		metrics:   metrics,
 		cfg:       cfg,
 		hub:       h,
 		log:       log,
