@@ -134,6 +134,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.click("#c-parity")
 	fac.click("#create-form button[type=submit]")
 	fac.waitFor("the meeting's links", `!document.querySelector('#created').hidden && document.querySelector('#out-code').textContent.length === 6`)
+	fac.screenshot("home-created.png")
 	code := js[string](fac, `document.querySelector('#out-code').textContent`)
 	adminURL := js[string](fac, `document.querySelector('#out-admin').href`)
 	screenURL := js[string](fac, `document.querySelector('#out-screen').href`)
@@ -161,6 +162,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.waitFor("the import preview", `!document.querySelector('#import-apply').hidden && document.querySelectorAll('#import-preview tbody tr').length === 6`)
 	fac.click("#import-apply")
 	fac.waitFor("six members", `document.querySelectorAll('#members-table tbody tr').length === 6`)
+	fac.screenshot("console-members.png")
 
 	// --- Profiles for the first binome.
 	fac.click("#nav-profiles")
@@ -218,6 +220,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 		p.typeInto("#q", p.search)
 		if i == 0 {
 			p.waitFor("both homonyms", countText("#results li", "Alice Martin")+` === 2 && `+textHas("#results", "GA Mérignac")+` && `+textHas("#results", "GA Bordeaux Centre"))
+			p.screenshot("phone-join.png")
 		}
 		p.clickText("#results button", p.choose)
 		p.waitFor("checked in", `!document.querySelector('#app').hidden && document.querySelector('#sync').dataset.state === 'saved' && location.pathname.startsWith('/m/')`)
@@ -230,14 +233,23 @@ func TestMeetingInTheBrowser(t *testing.T) {
 		alice.fail("an in-person participant sees the video link")
 	}
 
+	// The check-in desk counts them.
+	fac.waitFor("three present", textHas("#present", "3"))
+	fac.click("#nav-checkin")
+	fac.waitFor("the check-in desk", countText("#sec-checkin li", "présent·e")+` === 3 && `+countText("#sec-checkin li", "pas arrivé·e")+` === 3`)
+
 	// --- The facilitator splits the present members: remote Chloé gets her own group.
 	fac.click("#nav-groups")
 	fac.click("#split")
 	fac.waitFor("two groups", `document.querySelectorAll('#sec-groups [data-group]').length === 2`)
+	fac.screenshot("console-groups.png")
 
 	// --- Step IV: qualities.
 	fac.click("#nav-steps")
 	fac.click(`button[data-step="IV"]`)
+	fac.setValue("#timer-min", "15")
+	fac.clickText("#sec-steps button", "Lancer le minuteur")
+	screen.waitFor("the step's timer", `/^1[45]:[0-5][0-9]$/.test(document.querySelector('#timer').textContent)`)
 	for _, p := range phones {
 		p.waitFor("the group page", `!!document.querySelector('#quality-new')`)
 	}
