@@ -378,4 +378,25 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.click("#report-load")
 	fac.waitFor("the report", textHas("#report-text", "Emma Leroy")+` && `+textHas("#report-text", "emma.leroy@exemple.fr"))
 	fac.screenshot("console-report.png")
+
+	// --- The purge: once confirmed, names and contact details are gone
+	// everywhere, the report included.
+	fac.do("accept the confirmation", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+	fac.click("#purge-confirm")
+	fac.click("#purge")
+	fac.waitFor("the purge", textHas("#sec-report", "Données effacées"))
+	screen.waitFor("the purged projector", textHas("#body", "effacées"))
+	fac.click("#report-load")
+	fac.waitFor("the report without personal data", `!document.querySelector('#report-text').textContent.includes('Emma Leroy')`)
+	for _, c := range contactFragments {
+		if js[bool](fac, fmt.Sprintf(`document.querySelector('#report-text').textContent.includes(%s)`, quote(c))) {
+			fac.fail("the purged report still holds %q", c)
+		}
+	}
+	if n := js[int](fac, `document.querySelectorAll('#members-table tbody tr').length`); n != 6 {
+		fac.fail("%d members after the purge, want 6 anonymous ones", n)
+	}
+	if js[bool](fac, `document.querySelector('#members-table').textContent.includes('Alice Martin')`) {
+		fac.fail("a name survived the purge")
+	}
 }
