@@ -110,7 +110,10 @@ async function join(m) {
   }
 }
 
+let ticking = 0;
+
 function connect() {
+  if (sync) sync.stop();
   $('#join').hidden = true;
   $('#app').hidden = false;
   $('#sync').hidden = false;
@@ -126,7 +129,7 @@ function connect() {
       if (joinCode) { $('#app').hidden = true; showSearch(); } else location.assign('/');
     })
     .start();
-  setInterval(tick, 1000);
+  if (!ticking) ticking = setInterval(tick, 1000);
 }
 
 // send queues an op and redraws at once, so a pending edit shows (marked)
@@ -315,7 +318,9 @@ function buildGroupPage(root, step, group) {
       addForm,
       step === 'V' ? h('div', null,
         h('h3', { text: t('group.shortlist') }),
-        part('shortlist', h('div'), drawShortlist)) : h('p', { class: 'muted', text: t('group.shortlistAtV') }))
+        part('shortlist', h('div'), drawShortlist),
+        h('details', { class: 'candidates' }, h('summary', { text: t('group.candidates') }),
+          part('candidates', h('div'), drawCandidates))) : h('p', { class: 'muted', text: t('group.shortlistAtV') }))
       : null,
     step === 'V' ? part('submit', h('div', { class: 'card' }), drawSubmit) : null);
 }
@@ -444,6 +449,17 @@ function drawShortlist(el) {
       },
     }, h('div', { class: 'grow' }, select), h('button', { type: 'submit', text: t('group.add') }))
       : h('p', { class: 'muted', text: t('group.listFull') }));
+}
+
+// drawCandidates shows the profiles proposed for the binome, to study them
+// before picking.
+function drawCandidates(el) {
+  const ps = M.profilesFor(store, selectedBinome);
+  fill(el, ps.length ? h('ul', { class: 'list' }, ps.map((p) => h('li', null, h('div', { class: 'grow' },
+    h('strong', { text: M.profileLabel(store, p.id) }),
+    eligibilityText(p.id) ? h('div', { class: 'warn', text: eligibilityText(p.id) }) : null,
+    profileDetails(p)))))
+    : h('p', { class: 'muted', text: t('phone.noProfile') }));
 }
 
 function drawSubmit(el) {
