@@ -68,7 +68,7 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if want := uint64(res.OpsPlanned)*(perMeeting+1) - 0; res.FramesDelivered != want {
 		t.Errorf("frames delivered %d, want %d", res.FramesDelivered, want)
 	}
-	if res.LatAck.P99ms <= 0 || res.LatAck.P99ms > 2000 || res.AckedPerSec <= 0 {
+	if res.LatAck.P99ms <= 0 || res.LatAck.P99ms > 10000 || res.AckedPerSec <= 0 {
 		t.Errorf("implausible ack latency %+v or rate %v", res.LatAck, res.AckedPerSec)
 	}
 	if res.ServerPeakRSSMiB <= 0 {
