@@ -205,7 +205,7 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acked, dials, refusedCount := 0, 0, 0
+	acked, dials, refusedCount, cut := 0, 0, 0, 0
 	for _, p := range clients {
 		p.mu.Lock()
 		for _, msg := range p.problems {
@@ -222,6 +222,7 @@ func TestChaos(t *testing.T) {
 			}
 		}
 		dials += p.dials
+		cut += p.cutFrames
 		p.mu.Unlock()
 	}
 
@@ -286,8 +287,8 @@ func TestChaos(t *testing.T) {
 	if acked < 200 || proxy.cuts.Load() < 20 || dials < 2*phones {
 		t.Fatalf("not enough chaos to prove anything: %d ops acked, %d cuts, %d connections", acked, proxy.cuts.Load(), dials)
 	}
-	t.Logf("%d phones, %d ops acked, %d refused, %d connections, %d cuts, final seq %d, %s",
-		phones, acked, refusedCount, dials, proxy.cuts.Load(), final.seq, time.Since(started).Round(time.Millisecond))
+	t.Logf("%d phones, %d ops acked, %d refused, %d connections, %d cuts (%d inside a frame), final seq %d, %s",
+		phones, acked, refusedCount, dials, proxy.cuts.Load(), cut, final.seq, time.Since(started).Round(time.Millisecond))
 }
 
 // waitUntil polls cond (which says what it still waits for, or "") until it

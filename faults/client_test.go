@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -73,6 +74,7 @@ type phone struct {
 	refused   map[string]string // op id -> code (other than unavailable)
 	problems  []string          // protocol violations seen
 	frames    [][]byte          // every frame received (redaction check)
+	cutFrames int               // messages cut short by a dropped connection
 	next      int
 	dials     int
 }
@@ -139,6 +141,10 @@ func (p *phone) session(ctx context.Context) {
 				}
 				return
 			}
+			if !json.Valid(data) {
+				p.truncated(cctx, conn, data)
+				return
+			}
 			if !p.handle(data) {
 				return // a gap: reconnect with lastSeq
 			}
@@ -199,12 +205,31 @@ func (p *phone) nextOp() (sentOp, bool) {
 	return op, true
 }
 
+// truncated handles a message that is not JSON. coder/websocket v1.8.15
+// returns a message cut short by a dropped connection as if it were whole
+// when the cut falls on a read boundary inside the frame's payload
+// (msgReader.Read maps the io.EOF of io.ReadFull to the end of the
+// message). The server only ever sends JSON, so this is a cut when the
+// connection turns out dead; on a live connection it is the server's bug.
+func (p *phone) truncated(ctx context.Context, conn *websocket.Conn, data []byte) {
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, _, err := conn.Read(rctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		p.problem("frame of %d bytes is not JSON on a live connection: %.100s", len(data), data)
+		return
+	}
+	p.cutFrames++
+}
+
 // handle applies one frame; false asks for a reconnect.
 func (p *phone) handle(data []byte) bool {
 	var f frame
 	if err := json.Unmarshal(data, &f); err != nil {
 		p.mu.Lock()
-		p.problem("frame not JSON: %.100s", data)
+		p.problem("frame of %d bytes is not JSON (%v): %.100s … %s", len(data), err, data, data[max(0, len(data)-100):])
 		p.mu.Unlock()
 		return false
 	}

@@ -190,14 +190,21 @@ const (
 	canaryPhone  = "07 98 76"
 )
 
-// newFixture creates a meeting on base, imports n members with canary
-// contacts and checks every one in.
+// newFixture creates a meeting dated today on base, imports n members
+// with canary contacts and checks every one in.
 func newFixture(t *testing.T, base string, n int) fixture {
+	t.Helper()
+	return newFixtureOn(t, base, n, time.Now().Format(time.DateOnly), "canari")
+}
+
+// newFixtureOn creates a meeting on date whose members' names and e-mails
+// start with tag.
+func newFixtureOn(t *testing.T, base string, n int, date, tag string) fixture {
 	t.Helper()
 	var created struct {
 		MeetingID, JoinCode, AdminURL, ScreenURL string
 	}
-	body := `{"title":"Boucle chaos","department":"Gironde (33)","date":"2026-06-27","facilitators":["Alice Faci","Bruno Faci"],"parity":true}`
+	body := `{"title":"Boucle chaos","department":"Gironde (33)","date":"` + date + `","facilitators":["Alice Faci","Bruno Faci"],"parity":true}`
 	if st := api(t, "POST", base+"/api/meetings", "", "application/json", body, &created); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
 	}
@@ -207,7 +214,7 @@ func newFixture(t *testing.T, base string, n int) fixture {
 	var csv strings.Builder
 	csv.WriteString("Prénom;Nom;Groupe d'action;Date de certification;E-mail;Téléphone\n")
 	for i := range n {
-		fmt.Fprintf(&csv, "Canari%02d;Témoin;GA %c;15/01/2025;canari%02d@%s;%s %02d %02d\n", i, 'A'+i%3, i, canaryDomain, canaryPhone, i/100, i%100)
+		fmt.Fprintf(&csv, "%s%02d;Témoin;GA %c;15/01/2025;%s%02d@%s;%s %02d %02d\n", strings.ToUpper(tag[:1])+tag[1:], i, 'A'+i%3, tag, i, canaryDomain, canaryPhone, i/100, i%100)
 	}
 	var imported struct {
 		Applied bool
