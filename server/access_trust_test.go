@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -409,4 +412,39 @@ func rateLimitedAfter(app *testApp, path string) bool {
 		}
 	}
 	return false
+}
+
+// TestCookiesAreSecureBehindHTTPS: with an https public URL, the secret
+// links' cookies are Secure (and HttpOnly, SameSite=Strict, for this
+// meeting only) and every answer asks for HTTPS from then on.
+func TestCookiesAreSecureBehindHTTPS(t *testing.T) {
+	app := newTestApp(t, hub.Options{})
+	m := app.createMeeting()
+	secure := httptest.NewServer(NewServer(Config{PublicURL: "https://designation.example.org"}, app.hub, app.log, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
+	defer secure.Close()
+	client := &http.Client{CheckRedirect: noRedirect}
+	for _, link := range []struct{ path, cookie, location string }{
+		{"/a/" + m.ID + "/" + m.FacSecret, facilitatorCookie + m.ID, "/console/" + m.ID},
+		{"/s/" + m.ID + "/" + m.ScrSecret, projectorCookie + m.ID, "/screen/" + m.ID},
+	} {
+		resp, err := client.Get(secure.URL + link.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != link.location {
+			t.Fatalf("%s: %d to %q", link.cookie, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		cookies := resp.Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("%s: %d cookies", link.cookie, len(cookies))
+		}
+		c := cookies[0]
+		if c.Name != link.cookie || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Domain != "" {
+			t.Fatalf("cookie %+v", c)
+		}
+		if !strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+			t.Fatalf("no HSTS behind https: %v", resp.Header)
+		}
+	}
 }
