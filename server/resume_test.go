@@ -314,3 +314,32 @@ func TestReconnectsDuringAStreamOfEdits(t *testing.T) {
 	stay.waitSeq(last)
 	sameView(t, "hopping phone vs phone that stayed", hop.normalized(), stay.normalized())
 }
+
+// TestDeadPhoneIsDetectedByPing: a phone that vanished without closing (it
+// answers no ping) is closed (4009) and leaves the presence list.
+func TestDeadPhoneIsDetectedByPing(t *testing.T) {
+	app := newTestApp(t, hub.Options{PingInterval: 200 * time.Millisecond})
+	f := setupGroups(t, app, 2, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
+	dead, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.CloseNow()
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[f.members[0].ID], "lastSeq": 0})
+	if err := dead.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	// It never reads again, so it never answers a ping.
+	f.fac.waitFor("the phone present", func() bool {
+		ms, _ := f.fac.presence["members"].([]any)
+		return len(ms) == 1
+	})
+	f.fac.waitFor("the phone gone", func() bool {
+		ms, _ := f.fac.presence["members"].([]any)
+		return len(ms) == 0
+	})
+	waitLog(t, app, "close_code=4009")
+}
