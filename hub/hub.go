@@ -164,6 +164,7 @@ type Hub struct {
 	rooms    map[string]*Room
 	codes    map[string]string        // join code -> meeting id
 	loading  map[string]chan struct{} // meetings being loaded on demand; closed when done
+	failed   map[string]time.Time     // meetings whose on-demand load failed, and when (retried after a while)
 	lastScan time.Time                // last listing of the store's meetings (Lookup misses)
 
 	// shared is true when other instances append to the same log
@@ -189,6 +190,7 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 		rooms:   map[string]*Room{},
 		codes:   map[string]string{},
 		loading: map[string]chan struct{}{},
+		failed:  map[string]time.Time{},
 	}
 	// Subscribe first, then load, then catch up: no append of another
 	// instance can fall between the two.
@@ -324,6 +326,10 @@ func (h *Hub) loadMeeting(id string) (*Room, bool) {
 		h.mu.Unlock()
 		return r, ok
 	}
+	if at, ok := h.failed[id]; ok && time.Since(at) < 30*time.Second {
+		h.mu.Unlock() // failed a moment ago: do not replay it on every notice
+		return nil, false
+	}
 	if wait, ok := h.loading[id]; ok { // another caller is loading it
 		h.mu.Unlock()
 		select {
@@ -347,14 +353,27 @@ func (h *Hub) loadMeeting(id string) (*Room, bool) {
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 	defer cancel()
 	rp, err := replay(ctx, h.log, id, map[string]bool{}, h.opts)
-	if err != nil {
-		h.opts.Logger.Warn("meeting not loaded", "meeting", id, "err", err)
-		return nil, false
-	}
-	if !rp.state.Created {
+	if err != nil || !rp.state.Created {
+		if err != nil {
+			h.opts.Logger.Warn("meeting not loaded", "meeting", id, "err", err)
+		}
+		h.mu.Lock()
+		if len(h.failed) >= 1000 { // unknown ids probed by clients: keep the set small
+			for k, at := range h.failed {
+				if time.Since(at) >= 30*time.Second {
+					delete(h.failed, k)
+				}
+			}
+			if len(h.failed) >= 1000 {
+				clear(h.failed)
+			}
+		}
+		h.failed[id] = time.Now()
+		h.mu.Unlock()
 		return nil, false
 	}
 	h.mu.Lock()
+	delete(h.failed, id)
 	if r, ok := h.rooms[id]; ok { // loaded meanwhile
 		h.mu.Unlock()
 		return r, true
