@@ -240,6 +240,12 @@ func setUpTab(t *testing.T, ctx context.Context, name string, width, height int6
 		t.Fatalf("%s: viewport: %v", name, err)
 	}
 	tb := &tab{t: t, name: name, ctx: ctx}
+	// A page that throws is broken even when the scenario got through.
+	t.Cleanup(func() {
+		if errs := tb.pageErrors(); len(errs) > 0 {
+			t.Errorf("%s: the page reported errors:\n%s", name, strings.Join(errs, "\n"))
+		}
+	})
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
 	consoleCalls := chromedp.Events(ctx, runtime.ConsoleAPICalled)
 	go func() {

@@ -30,13 +30,6 @@ window.addEventListener('hashchange', () => {
   if (SECTIONS.includes(s)) { current = s; showSection(); }
 });
 
-build();
-sync.start();
-setInterval(() => {
-  const el = document.getElementById('console-timer');
-  const end = store.meeting.timerEnd;
-  if (el) el.textContent = end ? countdown(new Date(end), store.now()) : '';
-}, 1000);
 
 function showSync(status) {
   const el = $('#sync');
@@ -691,3 +684,12 @@ function buildReport() {
       live((el) => fill(el, store.meeting.purged ? h('p', { class: 'ok', text: `✓ ${t('purge.done')}` }) : null))),
   ];
 }
+
+// The page starts once every declaration above is initialised.
+build();
+sync.start();
+setInterval(() => {
+  const el = document.getElementById('console-timer');
+  const end = store.meeting.timerEnd;
+  if (el) el.textContent = end ? countdown(new Date(end), store.now()) : '';
+}, 1000);

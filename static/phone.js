@@ -22,8 +22,6 @@ const DRAW = {};
 initLang($('#lang'));
 onLang(() => { if (sync) sync.setLang(lang()); layoutKey = ''; render(); showSync(sync ? sync.status : ''); });
 
-start();
-
 async function start() {
   if (meetingId && localStorage.getItem(`token:${meetingId}`)) return connect();
   if (joinCode) {
@@ -125,8 +123,10 @@ function connect() {
     .on('update', (kinds) => { render(kinds); })
     .on('refused', (f) => announce(f.message || f.code, 'error'))
     .on('fatal', () => {
+      // The token no longer opens the meeting (revoked, purged): join again.
       localStorage.removeItem(`token:${meetingId}`);
-      if (joinCode) { $('#app').hidden = true; showSearch(); } else location.assign('/');
+      const code = joinCode || store.meeting.joinCode;
+      location.assign(code ? `/join/${code}` : '/');
     })
     .start();
   if (!ticking) ticking = setInterval(tick, 1000);
@@ -173,7 +173,11 @@ function render() {
   const info = m.info || {};
   $('#title').textContent = info.title || t('app.title');
   document.title = info.title || t('app.title');
-  renderStepbar();
+  if (m.step !== shownStep) {
+    if (shownStep !== undefined) announce(`${t('phone.step')} : ${stepName(m.step)}`);
+    shownStep = m.step;
+  }
+  stepbar.update(drawStepbar);
   const self = me();
   const video = $('#video');
   video.hidden = !(self && self.remote && info.videoUrl);
@@ -192,14 +196,19 @@ function render() {
   for (const [name, r] of Object.entries(parts)) r.update(DRAW[name]);
 }
 
-function renderStepbar() {
+// shownStep is the step on screen: a change is announced (the step bar
+// itself is not a live region, its timer ticks every second).
+let shownStep;
+const stepbar = region($('#stepbar'), { diff: true });
+
+function drawStepbar(el) {
   const m = store.meeting;
   const self = me();
-  fill($('#stepbar'),
+  fill(el,
     h('div', { class: 'grow' },
       h('div', { class: 'muted', text: t('phone.step') }),
       h('strong', { text: stepName(m.step) })),
-    m.timerEnd ? h('span', { class: 'timer', id: 'timer', 'aria-label': t('phone.timer'), text: countdown(new Date(m.timerEnd), store.now()) }) : null,
+    m.timerEnd ? h('span', { class: 'timer', id: 'timer', role: 'timer', 'aria-label': t('phone.timer'), text: countdown(new Date(m.timerEnd), store.now()) }) : null,
     self ? h('div', { class: 'muted people', text: self.name }) : null);
 }
 
@@ -244,15 +253,26 @@ function drawWaiting(el) {
   fill(el, h('div', { class: 'card' },
     h('p', { class: 'ok', text: `✓ ${t('phone.checkedIn', { name: self ? self.name : '' })}` }),
     h('p', { text: t('phone.waiting') }),
-    h('p', { class: 'muted', text: t('phone.connected', { n: store.presence.connected || 0 }) })));
+    h('p', { class: 'muted', text: t('phone.connected', { n: (store.presence.members || []).length }) })));
 }
 
 function drawNoGroup(el) {
   fill(el, h('p', { class: 'card', text: t('phone.noGroup') }));
 }
 
+// openDetails remembers which <details> the participant opened, so a redraw
+// keeps them open.
+const openDetails = new Set();
+
+function details(key, attrs, summary, ...children) {
+  return h('details', {
+    ...attrs, open: openDetails.has(key),
+    on: { toggle: (e) => { if (e.target.open) openDetails.add(key); else openDetails.delete(key); } },
+  }, summary, ...children);
+}
+
 function drawRoles(el) {
-  fill(el, h('h2', { text: t('phone.rolesTitle') }), M.binomes(store).map((b) => h('details', { class: 'card' },
+  fill(el, h('h2', { text: t('phone.rolesTitle') }), M.binomes(store).map((b) => details(`role:${b.key}`, { class: 'card' },
     h('summary', null, h('strong', { text: M.binomeTitle(b) })),
     h('p', { class: 'mission', text: M.binomeMission(b) }))));
 }
@@ -571,3 +591,6 @@ function reportBox() {
       text: t('report.show'),
     }), copy, pre);
 }
+
+// The page starts once every declaration above is initialised.
+start();

@@ -23,9 +23,7 @@ sync.on('update', render)
     el.dataset.state = s;
     el.textContent = s === 'offline' ? `✕ ${t('sync.offline')}` : '';
   })
-  .on('fatal', () => fill($('#body'), h('p', { class: 'big', text: t('screen.noAccess') })))
-  .start();
-setInterval(tick, 1000);
+  .on('fatal', () => fill($('#body'), h('p', { class: 'big', text: t('screen.noAccess') })));
 
 const qrURL = `/api/meetings/${encodeURIComponent(meetingId)}/qr.svg`;
 $('#qr-small').src = qrURL;
@@ -175,3 +173,7 @@ function outcomes() {
     return card(b, h('p', { class: 'outcome', text: dec ? outcome(dec) : t('outcome.pending') }));
   }));
 }
+
+// The page starts once every declaration above is initialised.
+sync.start();
+setInterval(tick, 1000);
