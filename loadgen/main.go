@@ -161,7 +161,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var results []*Result
 rounds:
 	for round := 1; round <= *rounds; round++ {
-		for _, kind := range cfg.targets {
+		// The order rotates each round, so that no target always runs
+		// first (right after the set-up) or last.
+		for k := range cfg.targets {
+			kind := cfg.targets[(k+round-1)%len(cfg.targets)]
 			fmt.Fprintf(stderr, "== %s (round %d/%d): %d WebSockets, %.0f edits/s for %s\n", kind, round, *rounds, cfg.wl.Connections(), cfg.wl.Rate, cfg.wl.Duration)
 			res, err := runTarget(ctx, &cfg, kind, tmp, stderr)
 			if err != nil {

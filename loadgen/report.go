@@ -151,13 +151,16 @@ func printTable(w io.Writer, results []*Result) {
 	}
 	var order []string
 	byTarget := map[string][]*Result{}
-	for _, r := range results {
+	sorted := append([]*Result(nil), results...)
+	rank := map[string]int{targetBare: 0, targetCentrifuge: 1, targetServer: 2, targetURL: 3}
+	sort.SliceStable(sorted, func(i, j int) bool { return rank[sorted[i].Target] < rank[sorted[j].Target] })
+	for _, r := range sorted {
 		if _, ok := byTarget[r.Target]; !ok {
 			order = append(order, r.Target)
 		}
 		byTarget[r.Target] = append(byTarget[r.Target], r)
 	}
-	first := results[0]
+	first := sorted[0]
 	wl := first.Workload
 	fmt.Fprintf(w, "workload: %d meetings × %d participants (groups of %d) + projector + 2 facilitators = %d WebSockets; %.0f edits/s for %.0f s; step change every %.0f s; seed %d\n",
 		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.Rate, wl.DurationSec, wl.StepEverySec, wl.Seed)
@@ -205,7 +208,7 @@ func printTable(w io.Writer, results []*Result) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	tw.Flush()
-	for _, r := range results {
+	for _, r := range sorted {
 		if len(r.OpsRefused) > 0 {
 			var codes []string
 			for c, n := range r.OpsRefused {
