@@ -155,6 +155,11 @@ func buildLikeImage(out string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return buildLikeImageIn(root, out)
+}
+
+// buildLikeImageIn builds the module in root like the image does.
+func buildLikeImageIn(root, out string) ([]byte, error) {
 	ldflags := strings.ReplaceAll(dockerfile.ldflags, "${VERSION}", testVersion)
 	cmd := exec.Command("go", "build", "-ldflags="+ldflags, "-o", out, dockerfile.pkg)
 	cmd.Dir = root
