@@ -18,6 +18,7 @@ const (
 	frameRefused  = "refused"
 	framePresence = "presence"
 	frameError    = "error"
+	frameStatus   = "status"
 )
 
 // CodeUnavailable is the wire code of an op that could not be made durable
@@ -100,6 +101,16 @@ type presenceFrame struct {
 	Groups    map[string][]string `json:"groups"`
 	Screens   int                 `json:"screens"`
 	Facilit   int                 `json:"facilitators"`
+}
+
+// statusFrame tells the clients whether their edits can be saved now: false
+// while the store does not answer (every op is refused "unavailable"; the
+// client keeps its state and its unsent ops), true once it answers again.
+// Sent on every change, and after the catch-up of a client that connects
+// while the store is down.
+type statusFrame struct {
+	Type      string `json:"type"`
+	Available bool   `json:"available"`
 }
 
 type errorFrame struct {

@@ -53,6 +53,10 @@ type Options struct {
 	ReadLimit int64
 	// AppendTimeout bounds one store append. Default 10 s.
 	AppendTimeout time.Duration
+	// StoreCheckInterval is how often the store is pinged, so that the
+	// connected clients are told (a "status" frame) when their edits cannot
+	// be saved and again when they can, even where nobody edits. Default 1 s.
+	StoreCheckInterval time.Duration
 	// Now is the clock that stamps ops. Default time.Now.
 	Now func() time.Time
 	// Logger receives operational events (never personal data). Default slog.Default().
@@ -101,6 +105,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AppendTimeout <= 0 {
 		o.AppendTimeout = 10 * time.Second
+	}
+	if o.StoreCheckInterval <= 0 {
+		o.StoreCheckInterval = time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -172,6 +179,11 @@ type Hub struct {
 	// elsewhere are loaded on demand.
 	shared bool
 
+	// storeDown is true while the store does not answer (see watchStore);
+	// checkStore asks watchStore to check at once (an append failed).
+	storeDown  bool
+	checkStore chan struct{}
+
 	roomsWG sync.WaitGroup
 	connsWG sync.WaitGroup
 }
@@ -191,6 +203,8 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 		codes:   map[string]string{},
 		loading: map[string]chan struct{}{},
 		failed:  map[string]time.Time{},
+
+		checkStore: make(chan struct{}, 1),
 	}
 	// Subscribe first, then load, then catch up: no append of another
 	// instance can fall between the two.
@@ -282,7 +296,66 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: load: %w", firstErr)
 	}
 	opts.Logger.Info("meetings loaded", "count", len(h.rooms))
+	h.roomsWG.Add(1)
+	go h.watchStore()
 	return h, nil
+}
+
+// watchStore pings the store every StoreCheckInterval, and at once when an
+// append failed, and tells every room when the store stops or starts
+// answering again: the rooms tell their clients, and catch up with the log
+// once it is back (other instances may have appended meanwhile).
+func (h *Hub) watchStore() {
+	defer h.roomsWG.Done()
+	t := time.NewTicker(h.opts.StoreCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		case <-h.checkStore:
+		}
+		ctx, cancel := context.WithTimeout(h.ctx, max(h.opts.StoreCheckInterval, time.Second))
+		err := h.log.Ping(ctx)
+		cancel()
+		if h.ctx.Err() != nil {
+			return
+		}
+		h.setStoreUp(err == nil, err)
+	}
+}
+
+// checkStoreSoon asks watchStore for a check now (never blocks).
+func (h *Hub) checkStoreSoon() {
+	select {
+	case h.checkStore <- struct{}{}:
+	default:
+	}
+}
+
+// setStoreUp records whether the store answers and, on a change, tells
+// every room.
+func (h *Hub) setStoreUp(up bool, err error) {
+	h.mu.Lock()
+	if h.closed || h.storeDown == !up { // no change
+		h.mu.Unlock()
+		return
+	}
+	h.storeDown = !up
+	rooms := make([]*Room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	if up {
+		h.opts.Logger.Info("store available again")
+	} else {
+		h.opts.Logger.Warn("store unavailable: edits refused until it answers", "err", err)
+	}
+	for _, r := range rooms {
+		r.setStoreUp(up)
+	}
 }
 
 // startRoom registers a room and starts its actor. The caller makes sure the
@@ -290,6 +363,7 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 func (h *Hub) startRoom(id string, r *replayed) *Room {
 	room := newRoom(h, id, r)
 	h.mu.Lock()
+	room.storeDown = h.storeDown // before the loop starts; later changes go through setStoreUp
 	h.rooms[id] = room
 	if code := r.state.JoinCode; code != "" {
 		h.codes[code] = id

@@ -56,6 +56,7 @@ type Room struct {
 	intake   chan *request
 	calls    chan func()
 	synced   chan uint64   // another instance appended up to this seq (0: maybe)
+	storeUp  chan bool     // the store started (true) or stopped (false) answering
 	stop     chan struct{} // closed to stop the loop (meeting removed)
 	stopOnce sync.Once
 	done     chan struct{} // closed when the loop has returned
@@ -67,6 +68,7 @@ type Room struct {
 	history       []histEntry
 	subs          map[*subscriber]struct{}
 	stale         bool // an append failed: the log may hold ops not applied here
+	storeDown     bool // the clients were told the store does not answer
 	sinceSnapshot int
 	presenceDirty bool
 	presenceTimer *time.Timer
@@ -87,6 +89,7 @@ func newRoom(h *Hub, id string, r *replayed) *Room {
 		intake:        make(chan *request, h.opts.BatchMax),
 		calls:         make(chan func()),
 		synced:        make(chan uint64, 1),
+		storeUp:       make(chan bool, 1),
 		stop:          make(chan struct{}),
 		done:          make(chan struct{}),
 		state:         r.state,
@@ -211,6 +214,8 @@ func (r *Room) loop() {
 					r.log.Warn("catch-up failed", "err", err)
 				}
 			}
+		case up := <-r.storeUp:
+			r.storeChanged(up)
 		case <-presenceC:
 			presenceC = nil
 			r.presenceTimer = nil
@@ -241,6 +246,47 @@ func (r *Room) poke(last uint64) {
 		default:
 		}
 	}
+}
+
+// setStoreUp tells the loop whether the store answers. It never blocks: the
+// latest news replaces a pending one.
+func (r *Room) setStoreUp(up bool) {
+	for {
+		select {
+		case r.storeUp <- up:
+			return
+		default:
+		}
+		select {
+		case <-r.storeUp:
+		default:
+		}
+	}
+}
+
+// storeChanged tells the clients that their edits cannot be saved for now
+// (status frame, available false: they keep their state and their unsent
+// ops) or can again (available true), after catching up with the ops other
+// instances appended meanwhile.
+func (r *Room) storeChanged(up bool) {
+	if up {
+		if err := r.catchUp(); err != nil {
+			r.stale = true // retried before the next batch
+			r.log.Warn("catch-up failed", "err", err)
+		}
+	}
+	if r.storeDown == !up {
+		return
+	}
+	r.storeDown = !up
+	frame := statusFrameFor(up)
+	for s := range r.subs {
+		r.send(s, frame)
+	}
+}
+
+func statusFrameFor(available bool) []byte {
+	return mustJSON(statusFrame{Type: frameStatus, Available: available})
 }
 
 // shutdown answers the ops still queued and lets go of the subscribers (their
@@ -275,6 +321,7 @@ func (r *Room) process(batch []*request) {
 	if r.stale {
 		if err := r.catchUp(); err != nil {
 			r.log.Warn("catch-up failed", "err", err)
+			r.hub.checkStoreSoon()
 			for _, q := range batch {
 				r.reply(q, Result{Err: unavailable("store unavailable")})
 			}
@@ -335,6 +382,7 @@ func (r *Room) process(batch []*request) {
 		// Some entries may be durable anyway: catch up before the next batch.
 		r.stale = true
 		r.log.Warn("append failed", "ops", len(entries), "err", err)
+		r.hub.checkStoreSoon()
 		r.replyAll(accepted, Result{Err: unavailable("store unavailable")})
 		return
 	}
@@ -704,6 +752,12 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 	frames, fromHistory := r.catchUpFrames(s.audience, lastSeq, cap(s.send)/2)
 	for _, frame := range frames {
 		s.send <- frame
+	}
+	if r.storeDown {
+		select {
+		case s.send <- statusFrameFor(false):
+		default: // a tiny queue: the refusals will tell
+		}
 	}
 	if lastSeq > 0 {
 		r.hub.opts.Observer.Resumed(fromHistory)
