@@ -132,6 +132,7 @@ func TestBadSettingsExitNonZero(t *testing.T) {
 		{"LOG_FORMAT=xml", "-log-format"},
 		{"SHUTDOWN_TIMEOUT=soon", "-shutdown-timeout"},
 		{"PUBLIC_URL=ftp://example.org", "-public-url"},
+		{"METRICS_ADDR=9090", "-metrics-addr"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			code, _, stderr := runBinary(t, []string{tc.env, "PORT=1"}, "-healthcheck")

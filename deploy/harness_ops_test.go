@@ -190,12 +190,15 @@ func (b *lockedBuffer) String() string {
 
 // serverProc is one running server binary.
 type serverProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	url    string // from its "listening on" line
-	stderr *lockedBuffer
-	exited chan struct{}
-	err    error // Wait's result, once exited is closed
+	t   *testing.T
+	cmd *exec.Cmd
+	url string // from its "listening on" line
+	// metricsURL is the separate metrics listener's /metrics, from its
+	// "metrics on" line (-metrics-addr), "" without one.
+	metricsURL string
+	stderr     *lockedBuffer
+	exited     chan struct{}
+	err        error // Wait's result, once exited is closed
 }
 
 // startServer runs the image binary with exactly env (nothing inherited, as
@@ -215,9 +218,13 @@ func startServer(t *testing.T, dir string, env []string, args ...string) *server
 		t.Fatalf("start server: %v", err)
 	}
 	urls := make(chan string, 1)
+	metricsURLs := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "metrics on "); ok {
+				metricsURLs <- u
+			}
 			if u, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
 				select {
 				case urls <- u:
@@ -244,6 +251,10 @@ func startServer(t *testing.T, dir string, env []string, args ...string) *server
 	})
 	select {
 	case p.url = <-urls:
+		select { // printed before "listening on", when there is one
+		case p.metricsURL = <-metricsURLs:
+		default:
+		}
 	case <-p.exited:
 		t.Fatalf("server exited before listening: %v\n%s", p.err, p.stderr.String())
 	case <-time.After(startTimeout):

@@ -194,3 +194,50 @@ func TestMetricsCountRedisErrors(t *testing.T) {
 	})
 	srv.stop()
 }
+
+// TestMetricsOnTheirOwnListener: with METRICS_ADDR, /metrics is served on
+// that listener only (behind the token when one is set) and never on the
+// public one, which answers 404 for it.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		token string
+	}{
+		{"no token", ""},
+		{"with a token", metricsToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startForMeeting(t, "METRICS_ADDR=127.0.0.1:0", "METRICS_TOKEN="+tc.token)
+			if srv.metricsURL == "" {
+				t.Fatal(`no "metrics on" line on stdout`)
+			}
+			private := strings.TrimSuffix(srv.metricsURL, "/metrics")
+			for _, bearer := range []string{"", metricsToken} {
+				if status, _, _ := scrapeMetrics(t, srv.url, bearer); status != http.StatusNotFound {
+					t.Errorf("public /metrics with bearer %q: %d, want 404", bearer, status)
+				}
+			}
+			status, s, _ := scrapeMetrics(t, private, tc.token)
+			if status != http.StatusOK {
+				t.Fatalf("metrics listener: %d", status)
+			}
+			if _, ok := s[`designation_meetings_loaded`]; !ok {
+				t.Error("metrics listener lacks designation_meetings_loaded")
+			}
+			if tc.token != "" {
+				if status, _, _ := scrapeMetrics(t, private, ""); status != http.StatusUnauthorized {
+					t.Errorf("metrics listener without the token: %d, want 401", status)
+				}
+			}
+			resp, err := http.Get(private + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("metrics listener serves /healthz: %d; it must serve /metrics only", resp.StatusCode)
+			}
+			srv.stop()
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -40,8 +41,14 @@ type Config struct {
 	RedisURL string
 	// MetricsToken, when set, serves the Prometheus metrics at /metrics to
 	// requests with "Authorization: Bearer <token>" (-metrics-token,
-	// METRICS_TOKEN). Default: empty, no /metrics.
+	// METRICS_TOKEN): on the public listener, or on MetricsAddr when set.
+	// Default: empty.
 	MetricsToken string
+	// MetricsAddr, when set, serves /metrics on a listener of its own (e.g.
+	// "127.0.0.1:9090", reachable by Prometheus only) and never on the
+	// public one (-metrics-addr, METRICS_ADDR). Default: empty. With neither
+	// MetricsAddr nor MetricsToken there is no /metrics.
+	MetricsAddr string
 	// HealthCheck makes the binary check the /healthz of a server running
 	// on Addr and exit (-healthcheck; for container health checks).
 	HealthCheck bool
@@ -61,7 +68,8 @@ func flagSpecs() []flagSpec {
 		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
-		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token; empty: no /metrics"},
+		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token (on -metrics-addr when set, else on the public listener)"},
+		{"metrics-addr", "METRICS_ADDR", "", "address of a separate listener serving only /metrics (e.g. 127.0.0.1:9090); empty: /metrics on the public listener if -metrics-token is set, else nowhere"},
 	}
 }
 
@@ -113,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		LogFormat:    *values["log-format"],
 		RedisURL:     *values["redis-url"],
 		MetricsToken: *values["metrics-token"],
+		MetricsAddr:  *values["metrics-addr"],
 		HealthCheck:  *healthCheck,
 	}
 	d, err := time.ParseDuration(*values["shutdown-timeout"])
@@ -130,6 +139,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return Config{}, fmt.Errorf("-public-url: %q must be http(s)://host[:port] without a path", cfg.PublicURL)
+		}
+	}
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			return Config{}, fmt.Errorf("-metrics-addr: %q is not host:port", cfg.MetricsAddr)
 		}
 	}
 	return cfg, nil

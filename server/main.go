@@ -84,11 +84,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	stats.CountMeetingsWith(h.Meetings)
-	var metricsHandler http.Handler
-	if cfg.MetricsToken != "" {
+	var metricsHandler http.Handler // /metrics on the public listener
+	if cfg.MetricsToken != "" && cfg.MetricsAddr == "" {
 		metricsHandler = metrics.RequireBearer(cfg.MetricsToken, stats.Handler())
 	}
 	defer h.Close()
+
+	metricsSrv, err := serveMetrics(cfg, stats, logger, stdout)
+	if err != nil {
+		return err
+	}
+	if metricsSrv != nil {
+		defer metricsSrv.Close() // on an early return; after Shutdown it does nothing
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -122,12 +130,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := <-shutdownErr; err != nil {
 		logger.Warn("shutdown incomplete", "err", err)
 	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(sctx)
+	}
 	logClosed = true
 	if err := oplog.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveMetrics starts the listener of -metrics-addr serving only /metrics
+// (behind the token when one is set), or returns nil when none is set. A
+// failure of that listener once started is logged: it does not stop the
+// meetings.
+func serveMetrics(cfg Config, stats *metrics.Metrics, logger *slog.Logger, stdout io.Writer) (*http.Server, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	handler := stats.Handler()
+	if cfg.MetricsToken != "" {
+		handler = metrics.RequireBearer(cfg.MetricsToken, handler)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", handler)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	url := "http://" + displayHost(ln.Addr().(*net.TCPAddr)) + "/metrics"
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "bearer_required", cfg.MetricsToken != "")
+	fmt.Fprintf(stdout, "metrics on %s\n", url)
+	return srv, nil
 }
 
 // displayHost is the host:port to print for a listener: "localhost" for an
