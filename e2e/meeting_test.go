@@ -67,6 +67,26 @@ func assertNoContact(tb *tab) {
 	}
 }
 
+// unlabelledJS lists the visible form controls and buttons that a screen
+// reader could not name (no label, no aria-label, no text).
+const unlabelledJS = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+	.filter((el) => el.offsetParent !== null)
+	.filter((el) => {
+		if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return false;
+		if (el.tagName === 'BUTTON') return !el.textContent.trim();
+		if (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) return false;
+		return !el.closest('label');
+	})
+	.map((el) => el.outerHTML.slice(0, 120))`
+
+// assertLabelled fails when a visible control has no accessible name.
+func assertLabelled(tb *tab) {
+	tb.t.Helper()
+	if bad := js[[]string](tb, unlabelledJS); len(bad) > 0 {
+		tb.fail("controls without an accessible name: %v", bad)
+	}
+}
+
 // pickJS selects, in the select matched by css, the option whose text
 // contains text, and fires change (as a person choosing it would).
 func pickJS(css, text string) string {
@@ -134,6 +154,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.click("#c-parity")
 	fac.click("#create-form button[type=submit]")
 	fac.waitFor("the meeting's links", `!document.querySelector('#created').hidden && document.querySelector('#out-code').textContent.length === 6`)
+	assertLabelled(fac)
 	fac.screenshot("home-created.png")
 	code := js[string](fac, `document.querySelector('#out-code').textContent`)
 	adminURL := js[string](fac, `document.querySelector('#out-admin').href`)
@@ -162,6 +183,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.waitFor("the import preview", `!document.querySelector('#import-apply').hidden && document.querySelectorAll('#import-preview tbody tr').length === 6`)
 	fac.click("#import-apply")
 	fac.waitFor("six members", `document.querySelectorAll('#members-table tbody tr').length === 6`)
+	assertLabelled(fac)
 	fac.screenshot("console-members.png")
 
 	// --- Profiles for the first binome.
@@ -220,6 +242,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 		p.typeInto("#q", p.search)
 		if i == 0 {
 			p.waitFor("both homonyms", countText("#results li", "Alice Martin")+` === 2 && `+textHas("#results", "GA Mérignac")+` && `+textHas("#results", "GA Bordeaux Centre"))
+			assertLabelled(p.tab)
 			p.screenshot("phone-join.png")
 		}
 		p.clickText("#results button", p.choose)
@@ -242,6 +265,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.click("#nav-groups")
 	fac.click("#split")
 	fac.waitFor("two groups", `document.querySelectorAll('#sec-groups [data-group]').length === 2`)
+	assertLabelled(fac)
 	fac.screenshot("console-groups.png")
 
 	// --- Step IV: qualities.
@@ -272,6 +296,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	if !js[bool](bruno.tab, `Object.keys(localStorage).some((k) => k.startsWith('outbox:phone:') && localStorage.getItem(k).includes('Disponible le soir'))`) {
 		bruno.fail("the offline edit is not kept on the device")
 	}
+	assertLabelled(bruno.tab)
 	bruno.screenshot("phone-offline.png")
 
 	// The page comes back but the live connection stays blocked: a reload
@@ -321,6 +346,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	alice.click("#submit-group")
 	screen.waitFor("1/2 groups submitted", textHas("#submitted", "1/2"))
 	alice.do("scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	assertLabelled(alice.tab)
 	alice.screenshot("phone-group.png")
 
 	// --- Step VI: the plenary merge; Emma, named by both groups, is highlighted with a mark.
@@ -357,6 +383,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.waitFor("the objection's argument", textHas(card, "Pas assez disponible en juillet")+` && `+textHas(card, "Chloé Durand"))
 	screen.screenshot("projector-plenary.png")
 	assertNoContact(screen)
+	assertLabelled(chloe.tab)
 	chloe.screenshot("phone-check.png")
 
 	// It closes the check and records the pair.
@@ -366,6 +393,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.click(card + " .record")
 	fac.waitFor("the decision", fmt.Sprintf(`(() => { const d = document.querySelector(%s); return !!d && d.textContent.includes('Emma Leroy') && d.textContent.includes('Bruno Petit'); })()`, quote(card+" .decision-now")))
 	fac.do("show the card", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).scrollIntoView()`, quote(card))))
+	assertLabelled(fac)
 	fac.screenshot("console-plenary.png")
 
 	// --- Step VII: outcomes on the projector, the report in the console.
@@ -377,6 +405,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	fac.click("#nav-report")
 	fac.click("#report-load")
 	fac.waitFor("the report", textHas("#report-text", "Emma Leroy")+` && `+textHas("#report-text", "emma.leroy@exemple.fr"))
+	assertLabelled(fac)
 	fac.screenshot("console-report.png")
 
 	// --- The purge: once confirmed, names and contact details are gone
