@@ -79,11 +79,39 @@ const unlabelledJS = `[...document.querySelectorAll('input:not([type=hidden]), s
 	})
 	.map((el) => el.outerHTML.slice(0, 120))`
 
-// assertLabelled fails when a visible control has no accessible name.
+// lowContrastJS lists visible texts whose colour on their background is
+// under WCAG AA: 4.5:1, or 3:1 for large text (24px, or 18.66px bold).
+// The background is the first opaque one among the element's ancestors.
+const lowContrastJS = `(() => {
+	const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(',').map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+	const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+	const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+	const out = [];
+	for (const el of document.querySelectorAll('body *')) {
+		if (el.offsetParent === null || el.disabled) continue;
+		if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+		const st = getComputedStyle(el);
+		const fg = parse(st.color);
+		if (!fg) continue;
+		const b = bg(el);
+		const l1 = lum(fg), l2 = lum(b);
+		const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+		const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+		const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+		if (ratio < need) out.push(el.tagName + ' "' + el.textContent.trim().slice(0, 40) + '" ' + ratio.toFixed(2));
+	}
+	return out;
+})()`
+
+// assertLabelled fails when a visible control has no accessible name or a
+// visible text is under the WCAG AA contrast.
 func assertLabelled(tb *tab) {
 	tb.t.Helper()
 	if bad := js[[]string](tb, unlabelledJS); len(bad) > 0 {
 		tb.fail("controls without an accessible name: %v", bad)
+	}
+	if bad := js[[]string](tb, lowContrastJS); len(bad) > 0 {
+		tb.fail("texts under the WCAG AA contrast: %v", bad)
 	}
 }
 
@@ -338,6 +366,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	bruno.waitFor("Alice's picks on Bruno's phone", textHas("#shortlist", "Emma Leroy")+` && `+textHas("#shortlist", "David Roux"))
 	screen.waitFor("every pick on the projector", countText("table.matrix td", "Emma Leroy")+` === 2 && `+textHas("table.matrix", "Chloé Durand")+` && `+textHas("table.matrix", "David Roux"))
 
+	assertLabelled(screen)
 	screen.screenshot("projector-groups.png")
 
 	// Alice becomes her group's rapporteur and submits its list.
@@ -381,6 +410,7 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	}
 	screen.waitFor("the live counts", fmt.Sprintf(`(() => { const b = document.querySelector('[data-binome=%q] .checkbar'); return !!b && b.textContent.includes('Soutien 1') && b.textContent.includes('Réserve 1') && b.textContent.includes('Objection 1'); })()`, binome))
 	fac.waitFor("the objection's argument", textHas(card, "Pas assez disponible en juillet")+` && `+textHas(card, "Chloé Durand"))
+	assertLabelled(screen)
 	screen.screenshot("projector-plenary.png")
 	assertNoContact(screen)
 	assertLabelled(chloe.tab)
