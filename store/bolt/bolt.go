@@ -9,6 +9,7 @@
 //	ids   op id -> seq (8 bytes): de-duplication of re-sent ops
 //	last  the highest seq (8 bytes)
 //	snap  seq (8 bytes) + the encoded state
+//	trim  seq (8 bytes): ops up to it were trimmed behind a snapshot
 //
 // Group commit: one committer goroutine takes every Append and SaveSnapshot
 // waiting at that moment and writes them in one transaction, so one fsync
@@ -37,7 +38,10 @@ import (
 	"github.com/boucle/designation/store"
 )
 
-var _ store.Log = (*Log)(nil)
+var (
+	_ store.Log     = (*Log)(nil)
+	_ store.Trimmer = (*Log)(nil)
+)
 
 // Bucket and key names.
 var (
@@ -47,6 +51,7 @@ var (
 	idsBucket  = []byte("ids")
 	lastKey    = []byte("last")
 	snapKey    = []byte("snap")
+	trimKey    = []byte("trim")
 
 	compactPendingKey = []byte("compact-pending")
 )
@@ -396,6 +401,9 @@ func (l *Log) Read(ctx context.Context, meeting string, after uint64, fn func(st
 			if mb == nil || mb.Bucket(opsBucket) == nil {
 				return nil
 			}
+			if trimmed := readSeq(mb.Get(trimKey)); after < trimmed {
+				return fmt.Errorf("%w (ops up to %d are only in the snapshot)", store.ErrTrimmed, trimmed)
+			}
 			c := mb.Bucket(opsBucket).Cursor()
 			for k, v := c.Seek(seqKey(after + 1)); k != nil && len(chunk) < readChunk; k, v = c.Next() {
 				id, data, err := decodeOp(v)
@@ -513,6 +521,107 @@ func (l *Log) Snapshot(ctx context.Context, meeting string) (seq uint64, data []
 		return 0, nil, false, fmt.Errorf("bolt: snapshot of %s: %w", meeting, err)
 	}
 	return seq, data, ok, nil
+}
+
+// Trim implements store.Trimmer: it deletes the meeting's ops covered by
+// its snapshot and records the trim point (a Read from before it returns
+// store.ErrTrimmed). The op ids and Last stay, so a re-sent op is still a
+// duplicate. It shares the group commit. The deleted bytes stay in bbolt's
+// free pages until reused: a routine trim does not compact (a copy of the
+// whole file every few hundred ops would stall every meeting); Scrub does.
+func (l *Log) Trim(ctx context.Context, meeting string) error {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return err
+	}
+	err := l.submit(ctx, func(tx *bbolt.Tx) error {
+		_, err := trimTx(tx, meeting)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: trim %s: %w", meeting, err)
+	}
+	return nil
+}
+
+// trimTx deletes the meeting's ops up to its snapshot's seq and records
+// that seq as the trim point. It says whether it deleted anything; without
+// a snapshot, or already trimmed that far, it changes nothing.
+func trimTx(tx *bbolt.Tx, meeting string) (deleted bool, err error) {
+	mb := meetingBucket(tx, meeting)
+	if mb == nil {
+		return false, nil
+	}
+	snap := mb.Get(snapKey)
+	if len(snap) < 8 {
+		return false, nil
+	}
+	upTo := readSeq(snap[:8])
+	if upTo <= readSeq(mb.Get(trimKey)) {
+		return false, nil
+	}
+	if ops := mb.Bucket(opsBucket); ops != nil {
+		// Collect first: deleting while iterating makes a bbolt cursor
+		// skip keys.
+		var keys [][]byte
+		c := ops.Cursor()
+		for k, _ := c.First(); k != nil && readSeq(k) <= upTo; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := ops.Delete(k); err != nil {
+				return false, err
+			}
+		}
+		deleted = len(keys) > 0
+	}
+	return deleted, mb.Put(trimKey, seqKey(upTo))
+}
+
+// Scrub trims the meeting's log like Trim, then compacts the file (always,
+// when the meeting exists) so that the bytes of the deleted ops, and of
+// replaced snapshots, are gone from the disk, not merely unreachable. The hub calls it after meeting.purge:
+// the ops before it carry the names, e-mails and phones the purge removed
+// from the state. Like Purge it holds the log exclusively for the time of
+// one copy of the file. The trim and the compaction mark are committed
+// together, so a compaction cut short (crash, full disk) is finished by the
+// next Scrub, Purge or Open.
+func (l *Log) Scrub(ctx context.Context, meeting string) error {
+	if err := store.CheckMeetingID(meeting); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.db == nil {
+		return errClosed
+	}
+	pending := false
+	err := l.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		pending = meta.Get(compactPendingKey) != nil
+		if meetingBucket(tx, meeting) == nil {
+			return nil
+		}
+		// Compact even when this trim deletes nothing: an earlier
+		// routine Trim may have left the meeting's old ops in free pages.
+		if _, err := trimTx(tx, meeting); err != nil {
+			return err
+		}
+		pending = true
+		return meta.Put(compactPendingKey, []byte{1})
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: scrub %s: %w: %w", meeting, store.ErrUnavailable, err)
+	}
+	if !pending {
+		return nil // no such meeting, and no unfinished earlier compaction
+	}
+	if err := l.compactAndClearLocked(); err != nil {
+		return fmt.Errorf("bolt: scrub %s: %w", meeting, err)
+	}
+	return nil
 }
 
 // Purge implements store.Log: it deletes the meeting's bucket, then copies

@@ -208,6 +208,139 @@ func TestInterruptedPurgeFinishesAtOpen(t *testing.T) {
 	}
 }
 
+// TestTrimKeepsFileScrubLeavesNoBytes: a routine Trim deletes the ops
+// behind the snapshot without rewriting the file (it runs every few hundred
+// ops), so their bytes may linger in free pages; Scrub, which the hub calls
+// after meeting.purge, compacts: no canary from the trimmed ops or the
+// replaced snapshot is left in the raw file, and the meeting goes on from
+// its snapshot.
+func TestTrimKeepsFileScrubLeavesNoBytes(t *testing.T) {
+	t.Parallel()
+	l := openTemp(t, Options{})
+	ctx := context.Background()
+	canaries := []string{"canary.trim.51ab@example.org", "+33 6 11 22 33 44 canary", "canary-old-snapshot-9e8f"}
+	var es []store.Entry
+	for i := range 120 {
+		es = append(es, store.Entry{ID: fmt.Sprintf("op-%d", i+1), Data: []byte(fmt.Sprintf(`{"email":%q,"phone":%q,"n":%d}`, canaries[0], canaries[1], i))})
+	}
+	if _, err := l.Append(ctx, "m", es[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SaveSnapshot(ctx, "m", 60, []byte(canaries[2])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, "kept", []store.Entry{{ID: "k", Data: []byte("keeper-marker-77aa")}}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(l.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Trim(ctx, "m"); err != nil {
+		t.Fatalf("Trim: %v", err)
+	}
+	after, err := os.Stat(l.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) || l.compactionPending() {
+		t.Fatal("a routine Trim compacted the file (or left a compaction pending)")
+	}
+	for _, c := range canaries {
+		if !rawContains(t, l.Path(), c) {
+			t.Fatalf("canary %q not in the file before the scrub: the test is blind", c)
+		}
+	}
+
+	// The purge: later ops, then a snapshot without personal data.
+	if _, err := l.Append(ctx, "m", es[100:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SaveSnapshot(ctx, "m", 120, []byte("anonymised-state")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Scrub(ctx, "m"); err != nil {
+		t.Fatalf("Scrub: %v", err)
+	}
+	for _, c := range canaries {
+		if rawContains(t, l.Path(), c) {
+			t.Errorf("canary %q still in the raw file after Scrub", c)
+		}
+	}
+	if !rawContains(t, l.Path(), "keeper-marker-77aa") || !rawContains(t, l.Path(), "anonymised-state") {
+		t.Error("Scrub lost live data")
+	}
+	if l.compactionPending() {
+		t.Error("the compaction mark is still set after Scrub")
+	}
+	// The meeting goes on: its snapshot, Last, its ids, new ops.
+	if seq, data, ok, err := l.Snapshot(ctx, "m"); err != nil || !ok || seq != 120 || string(data) != "anonymised-state" {
+		t.Fatalf("Snapshot after Scrub = %d %q %v %v", seq, data, ok, err)
+	}
+	if err := l.Read(ctx, "m", 0, func(store.Record) error { return nil }); !errors.Is(err, store.ErrTrimmed) {
+		t.Fatalf("Read from 0 after Scrub = %v, want ErrTrimmed", err)
+	}
+	got, err := l.Append(ctx, "m", []store.Entry{{ID: "op-7", Data: []byte("re-sent")}, {ID: "op-121", Data: []byte("new")}})
+	if err != nil || got[0] != (store.Appended{Seq: 7, Dup: true}) || got[1] != (store.Appended{Seq: 121}) {
+		t.Fatalf("Append after Scrub = %+v, %v", got, err)
+	}
+	var seqs []uint64
+	if err := l.Read(ctx, "m", 120, func(r store.Record) error { seqs = append(seqs, r.Seq); return nil }); err != nil || fmt.Sprint(seqs) != "[121]" {
+		t.Fatalf("Read after the snapshot = %v, %v", seqs, err)
+	}
+	// Scrub of a meeting without a log, nothing pending: no rewrite.
+	before, err = os.Stat(l.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Scrub(ctx, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.Stat(l.Path()); err != nil || !os.SameFile(before, after) {
+		t.Fatalf("Scrub of an unknown meeting rewrote the file (%v)", err)
+	}
+	if err := l.Scrub(ctx, "a b"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Scrub with a bad meeting id = %v, want ErrInvalid", err)
+	}
+}
+
+// TestTrimWhileReading: a Read running while the log is trimmed either
+// gets every record in order or stops with ErrTrimmed; it never skips.
+func TestTrimWhileReading(t *testing.T) {
+	t.Parallel()
+	l := openTemp(t, Options{})
+	ctx := context.Background()
+	const n = 3 * readChunk
+	var es []store.Entry
+	for i := range n {
+		es = append(es, store.Entry{ID: fmt.Sprintf("op-%d", i+1), Data: []byte("x")})
+	}
+	if _, err := l.Append(ctx, "m", es); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SaveSnapshot(ctx, "m", n, []byte("state")); err != nil {
+		t.Fatal(err)
+	}
+	var next uint64 = 1
+	err := l.Read(ctx, "m", 0, func(r store.Record) error {
+		if r.Seq != next {
+			return fmt.Errorf("record %d after %d", r.Seq, next-1)
+		}
+		next++
+		if r.Seq == readChunk/2 {
+			// The trim commits while this Read holds its first chunk.
+			return l.Trim(ctx, "m")
+		}
+		return nil
+	})
+	if !errors.Is(err, store.ErrTrimmed) {
+		t.Fatalf("Read across a Trim = %v, want ErrTrimmed", err)
+	}
+	if next != readChunk+1 {
+		t.Fatalf("Read gave %d records before ErrTrimmed, want the first chunk (%d)", next-1, readChunk)
+	}
+}
+
 // TestPurgeWhileAppending: a purge (which swaps the file) running while
 // other meetings append loses none of their acked ops.
 func TestPurgeWhileAppending(t *testing.T) {

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Log, opts ...Option) {
 		{"MeetingsSorted", testMeetingsSorted},
 		{"Snapshots", testSnapshots},
 		{"Purge", testPurge},
+		{"Trim", testTrim},
+		{"TrimThenPurge", testTrimThenPurge},
 		{"Reopen", testReopen},
 		{"ContextCancelled", testContext},
 		{"Ping", testPing},
@@ -596,6 +598,160 @@ func testPurge(t *testing.T, s *suite) {
 	if got[0] != (store.Appended{Seq: 4}) {
 		t.Fatalf("append to the other meeting after purge gave %+v, want {Seq:4}", got[0])
 	}
+}
+
+// trimmer returns l as a store.Trimmer, or skips the test.
+func trimmer(t *testing.T, l store.Log) store.Trimmer {
+	t.Helper()
+	tr, ok := l.(store.Trimmer)
+	if !ok {
+		t.Skip("this store does not trim")
+	}
+	return tr
+}
+
+// checkTrimmed asserts that a Read from after returns ErrTrimmed before
+// calling its callback: the caller must load the snapshot, never see a gap.
+func checkTrimmed(t *testing.T, l store.Log, meeting string, after uint64) {
+	t.Helper()
+	called := false
+	err := l.Read(context.Background(), meeting, after, func(store.Record) error { called = true; return nil })
+	if !errors.Is(err, store.ErrTrimmed) || called {
+		t.Fatalf("Read(%s, after %d) = %v (callback called: %v), want ErrTrimmed before any record", meeting, after, err, called)
+	}
+}
+
+// checkSeqs asserts that a Read from after gives exactly the seqs want,
+// with the data they were appended with (entries es, seq i+1 = es[i]).
+func checkSeqs(t *testing.T, l store.Log, meeting string, after uint64, es []store.Entry, want []uint64) {
+	t.Helper()
+	var seqs []uint64
+	for _, r := range readAll(t, l, meeting, after) {
+		seqs = append(seqs, r.Seq)
+		if r.ID != es[r.Seq-1].ID || !bytes.Equal(r.Data, es[r.Seq-1].Data) {
+			t.Fatalf("record %d = %q %q, want %q %q", r.Seq, r.ID, r.Data, es[r.Seq-1].ID, es[r.Seq-1].Data)
+		}
+	}
+	if !slices.Equal(seqs, want) {
+		t.Fatalf("Read(%s, after %d) seqs = %v, want %v", meeting, after, seqs, want)
+	}
+}
+
+// testTrim: a trim drops the ops covered by the snapshot and nothing else;
+// reads from before it say so; ids, Last and the snapshot stay; trims only
+// move forward; it all survives a reopen.
+func testTrim(t *testing.T, s *suite) {
+	l := s.open(t)
+	tr := trimmer(t, l)
+	ctx := context.Background()
+	es := entries("a", 10)
+	mustAppend(t, l, "m", es)
+	other := entries("o", 4)
+	mustAppend(t, l, "other", other)
+	if err := l.SaveSnapshot(ctx, "other", 4, []byte("other@4")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a snapshot nothing goes.
+	if err := tr.Trim(ctx, "m"); err != nil {
+		t.Fatalf("Trim without a snapshot: %v", err)
+	}
+	checkLog(t, l, "m", es)
+	// Nor for a meeting without a log.
+	if err := tr.Trim(ctx, "nobody"); err != nil {
+		t.Fatalf("Trim of an unknown meeting: %v", err)
+	}
+	if ms := mustMeetings(t, l); !slices.Equal(ms, []string{"m", "other"}) {
+		t.Fatalf("Meetings after trimming an unknown meeting = %v", ms)
+	}
+	if err := tr.Trim(ctx, "a b"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Trim with a bad meeting id = %v, want ErrInvalid", err)
+	}
+
+	if err := l.SaveSnapshot(ctx, "m", 6, []byte("state@6")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Trim(ctx, "m"); err != nil {
+		t.Fatalf("Trim: %v", err)
+	}
+	checkSeqs(t, l, "m", 6, es, []uint64{7, 8, 9, 10})
+	checkSeqs(t, l, "m", 8, es, []uint64{9, 10})
+	for _, after := range []uint64{0, 1, 5} {
+		checkTrimmed(t, l, "m", after)
+	}
+	if last := mustLast(t, l, "m"); last != 10 {
+		t.Fatalf("Last after Trim = %d, want 10", last)
+	}
+	if seq, data, ok, err := l.Snapshot(ctx, "m"); err != nil || !ok || seq != 6 || string(data) != "state@6" {
+		t.Fatalf("Snapshot after Trim = %d %q %v %v", seq, data, ok, err)
+	}
+	// Another meeting is untouched.
+	checkLog(t, l, "other", other)
+	// Trimming again at the same snapshot changes nothing.
+	if err := tr.Trim(ctx, "m"); err != nil {
+		t.Fatalf("second Trim: %v", err)
+	}
+	checkSeqs(t, l, "m", 6, es, []uint64{7, 8, 9, 10})
+
+	// The ids of trimmed ops are still known: a re-sent op is a duplicate.
+	got := mustAppend(t, l, "m", []store.Entry{{ID: "a-2", Data: []byte("again")}, {ID: "a-11", Data: []byte(`{"op":"a-11"}`)}})
+	if want := []store.Appended{{Seq: 2, Dup: true}, {Seq: 11}}; !slices.Equal(got, want) {
+		t.Fatalf("Append after Trim = %+v, want %+v", got, want)
+	}
+	es = append(es, entries("a", 11)[10])
+
+	// A later snapshot trims further; an older one saved late does not
+	// bring anything back nor move the trim point back.
+	if err := l.SaveSnapshot(ctx, "m", 9, []byte("state@9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Trim(ctx, "m"); err != nil {
+		t.Fatalf("Trim at 9: %v", err)
+	}
+	if err := l.SaveSnapshot(ctx, "m", 7, []byte("state@7")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Trim(ctx, "m"); err != nil {
+		t.Fatalf("Trim after a stale snapshot: %v", err)
+	}
+	checkTrimmed(t, l, "m", 6)
+	checkTrimmed(t, l, "m", 8)
+	checkSeqs(t, l, "m", 9, es, []uint64{10, 11})
+
+	if s.reopen == nil {
+		return
+	}
+	l = s.reopen(t, l)
+	checkTrimmed(t, l, "m", 0)
+	checkSeqs(t, l, "m", 9, es, []uint64{10, 11})
+	if last := mustLast(t, l, "m"); last != 11 {
+		t.Fatalf("Last after reopen = %d, want 11", last)
+	}
+	got = mustAppend(t, l, "m", []store.Entry{{ID: "a-5", Data: []byte("again")}, {ID: "a-12", Data: []byte("n")}})
+	if want := []store.Appended{{Seq: 5, Dup: true}, {Seq: 12}}; !slices.Equal(got, want) {
+		t.Fatalf("Append after reopen = %+v, want %+v", got, want)
+	}
+}
+
+// testTrimThenPurge: a purge forgets the trim point with the rest, so a new
+// log under the same id reads from the start.
+func testTrimThenPurge(t *testing.T, s *suite) {
+	l := s.open(t)
+	tr := trimmer(t, l)
+	ctx := context.Background()
+	mustAppend(t, l, "m", entries("a", 5))
+	if err := l.SaveSnapshot(ctx, "m", 4, []byte("state@4")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Trim(ctx, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Purge(ctx, "m"); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	fresh := entries("b", 2)
+	mustAppend(t, l, "m", fresh)
+	checkLog(t, l, "m", fresh)
 }
 
 func testReopen(t *testing.T, s *suite) {
