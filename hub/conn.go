@@ -117,10 +117,16 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 	}
 	defer func() {
 		codeMu.Lock()
-		if sentCode != -1 {
-			info.Code = sentCode
-		}
+		sent := sentCode
 		codeMu.Unlock()
+		if sent != -1 {
+			info.Code = sent
+		}
+		// Counted here, once per connection: the full queue and the
+		// blocked write may both notice the same slow client.
+		if sent == StatusTooSlow {
+			h.opts.Observer.SlowClientClosed()
+		}
 	}()
 	stopOnShutdown := context.AfterFunc(h.ctx, func() { closeWith(websocket.StatusGoingAway, "server stopping") })
 	defer stopOnShutdown()
@@ -265,9 +271,6 @@ func (h *Hub) write(ctx context.Context, c *websocket.Conn, send <-chan []byte, 
 			if err != nil {
 				// A write that cannot finish in time is a client that
 				// stopped reading: same code as a full queue.
-				if ctx.Err() == nil {
-					h.opts.Observer.SlowClientClosed()
-				}
 				closeWith(StatusTooSlow, "too slow: resume")
 				return
 			}

@@ -536,7 +536,6 @@ func (r *Room) send(s *subscriber, frame []byte) {
 	select {
 	case s.send <- frame:
 	default:
-		r.hub.opts.Observer.SlowClientClosed()
 		r.drop(s, StatusTooSlow, "too slow: resume")
 	}
 }
