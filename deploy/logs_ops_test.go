@@ -61,7 +61,7 @@ func TestLogsOfAWholeMeeting(t *testing.T) {
 			// The close lines are written once the server has seen each
 			// close; wait for them before stopping it.
 			waitForLog(t, srv, "every WebSocket closed", func(log string) bool {
-				return strings.Count(log, closedLine) == welcomed+m.refusedWS
+				return strings.Count(log, closedLine) == welcomed+m.refusedWS+m.unknownWS
 			})
 			srv.stop()
 			logs := srv.stderr.String()
@@ -91,7 +91,7 @@ func TestLogsOfAWholeMeeting(t *testing.T) {
 // meeting say what an operator needs.
 func checkJSONLog(t *testing.T, logs string, m *plantedMeeting, welcomed int) {
 	t.Helper()
-	var requests, opened, closed int
+	var requests, opened, closed, unknown int
 	roles := map[string]int{}
 	msgs := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
@@ -126,6 +126,14 @@ func checkJSONLog(t *testing.T, logs string, m *plantedMeeting, welcomed int) {
 			}
 		case "websocket closed":
 			closed++
+			if rec["meeting"] == "" {
+				// A hello that named no meeting: nothing of it is logged.
+				if code, _ := rec["close_code"].(float64); code != 4004 {
+					t.Errorf("close line without a meeting id: %s", line)
+				}
+				unknown++
+				continue
+			}
 			if rec["meeting"] != m.id {
 				t.Errorf("close line without the meeting id: %s", line)
 			}
@@ -146,8 +154,9 @@ func checkJSONLog(t *testing.T, logs string, m *plantedMeeting, welcomed int) {
 	if requests != m.requests {
 		t.Errorf("%d request lines for %d requests", requests, m.requests)
 	}
-	if opened != welcomed || closed != welcomed+m.refusedWS {
-		t.Errorf("%d open and %d close lines for %d WebSockets welcomed and %d refused", opened, closed, welcomed, m.refusedWS)
+	if opened != welcomed || closed != welcomed+m.refusedWS+m.unknownWS || unknown != m.unknownWS {
+		t.Errorf("%d open and %d close lines (%d of unknown meetings) for %d WebSockets welcomed, %d refused, %d of unknown meetings",
+			opened, closed, unknown, welcomed, m.refusedWS, m.unknownWS)
 	}
 	for role, n := range m.welcomed {
 		if roles[role] != n {
@@ -186,6 +195,9 @@ func checkTextLog(t *testing.T, logs string, m *plantedMeeting, welcomed int) {
 	}
 	if got := count(`msg="websocket closed" meeting=` + regexp.QuoteMeta(m.id) + ` role="" close_code=4001 duration_ms=\d+$`); got != m.refusedWS {
 		t.Errorf("%d close lines of refused WebSockets, want %d", got, m.refusedWS)
+	}
+	if got := count(`msg="websocket closed" meeting="" role="" close_code=4004 duration_ms=\d+$`); got != m.unknownWS {
+		t.Errorf("%d close lines of WebSockets naming no meeting, want %d", got, m.unknownWS)
 	}
 	for _, want := range []string{`msg="server started"`, `msg="meetings loaded"`, `msg=stopped`} {
 		if count(regexp.QuoteMeta(want)) != 1 {

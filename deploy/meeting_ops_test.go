@@ -31,6 +31,7 @@ type plantedMeeting struct {
 	requests  int            // HTTP requests made (WebSocket handshakes excluded)
 	welcomed  map[string]int // WebSockets welcomed, by role
 	refusedWS int            // WebSockets refused at hello (bad token)
+	unknownWS int            // WebSockets whose hello named no meeting
 	acks      int            // ops acknowledged
 	refusals  map[string]int // ops refused, by code
 }
@@ -205,6 +206,12 @@ func runMeeting(t *testing.T, base string, whileLive func(*plantedMeeting)) *pla
 		t.Fatalf("bad token closed with %d, want 4001", code)
 	}
 	m.refusedWS++
+	// A hello naming no meeting, with text a careless log would copy.
+	stray := dialPeer(t, base, map[string]any{"meeting": plantedMembers[0].first + " " + plantedMembers[0].last + " " + plantedMembers[0].email, "token": m.tokens[0], "lastSeq": 0})
+	if code := stray.closeCode(); code != 4004 {
+		t.Fatalf("unknown meeting closed with %d, want 4004", code)
+	}
+	m.unknownWS++
 
 	ack(fac, "step.set", map[string]any{"step": "IV"})
 	ack(fac, "groups.split", map[string]any{})

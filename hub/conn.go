@@ -144,12 +144,14 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		h.fail(ctx, c, closeWith, StatusProtocol, codeBadHello, "the first frame must be a hello with a meeting id")
 		return info
 	}
-	info.Meeting = hello.Meeting
 	room, ok := h.Room(hello.Meeting)
 	if !ok {
 		h.fail(ctx, c, closeWith, StatusNotFound, codeNotFound, "no such meeting")
 		return info
 	}
+	// Only a meeting that exists is named in the log: a client may put
+	// anything in hello, names and e-mails included.
+	info.Meeting = hello.Meeting
 	if hello.As != "" && hello.As != string(meeting.RoleFacilitator) && hello.As != string(meeting.RoleProjector) {
 		h.fail(ctx, c, closeWith, StatusProtocol, codeBadHello, `"as" must be "facilitator" or "projector"`)
 		return info
