@@ -121,21 +121,26 @@ function nameItem(pid, count, all) {
 function matrix(step) {
   const gs = M.groups(store);
   if (!gs.length) return h('p', { class: 'big', text: t('screen.noGroups') });
-  const limit = gs.length > 5 ? 2 : 3;
-  return h('table', { class: 'matrix' },
+  const many = gs.length > 5;
+  const limit = many ? 2 : 3;
+  // Each cell's content sits in a box of a fixed height (see style.css), so
+  // six binomes fit the screen whatever the groups wrote; a long name is cut
+  // with an ellipsis on one line rather than pushing a row off the screen.
+  const cell = (...children) => h('td', null, h('div', { class: 'cell' }, ...children));
+  return h('table', { class: ['matrix', many ? 'many' : ''] },
     h('thead', null, h('tr', null, h('th', { text: '' }), gs.map((g) => h('th', { scope: 'col' },
       g.name, g.submitted ? h('div', { class: 'submitted', text: `✓ ${t('screen.groupSubmitted')}` }) : null)))),
     h('tbody', null, M.binomes(store).map((b) => h('tr', null,
-      h('th', { scope: 'row', text: M.binomeTitle(b) }),
+      h('th', { scope: 'row' }, h('div', { class: 'cell', text: M.binomeTitle(b) })),
       gs.map((g) => {
         const l = (g.lists || {})[b.key] || { qualities: [], names: [] };
         const qs = l.qualities || [];
         const names = l.names || [];
         if (step === 'IV') {
-          return h('td', null, h('ul', null, qs.slice(0, limit).map((q) => h('li', { text: q.text }))),
+          return cell(h('ul', null, qs.slice(0, limit).map((q) => h('li', { text: q.text }))),
             qs.length > limit ? h('div', { class: 'sub', text: t('screen.more', { n: qs.length - limit }) }) : null);
         }
-        return h('td', null,
+        return cell(
           l.consensus && names.length === 2 ? h('div', { class: 'sub', text: `⚭ ${t('screen.pair')}` }) : null,
           h('ul', null, names.map((pid) => h('li', { text: M.profileName(store, pid) + (M.ineligibility(store, pid) ? ' ⚠' : '') }))),
           h('div', { class: 'sub', text: t('screen.qualities', { n: qs.length }) }));
