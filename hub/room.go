@@ -70,6 +70,7 @@ type Room struct {
 	stale         bool // an append failed: the log may hold ops not applied here
 	storeDown     bool // the clients were told the store does not answer
 	sinceSnapshot int
+	scrub         bool // the log still holds ops from before meeting.purge
 	presenceDirty bool
 	presenceTimer *time.Timer
 	lastPresence  []byte
@@ -97,6 +98,7 @@ func newRoom(h *Hub, id string, r *replayed) *Room {
 		skip:          r.skip,
 		subs:          map[*subscriber]struct{}{},
 		sinceSnapshot: r.sinceSnapshot,
+		scrub:         r.scrub,
 		log:           h.opts.Logger.With("meeting", id),
 	}
 }
@@ -186,6 +188,12 @@ func (r *Room) call(ctx context.Context, fn func()) error {
 func (r *Room) loop() {
 	defer close(r.done)
 	defer r.shutdown()
+	if r.scrub {
+		// Loaded purged but not scrubbed (the process stopped in
+		// between): finish the scrub now.
+		r.sinceSnapshot = r.hub.opts.SnapshotEvery
+		r.maybeSnapshot()
+	}
 	var presenceC <-chan time.Time
 	for {
 		select {
@@ -331,7 +339,7 @@ func (r *Room) process(batch []*request) {
 	now := r.hub.opts.Now().UTC().Truncate(time.Millisecond)
 	var accepted []*pending
 	byID := map[string]*pending{}
-	for _, q := range batch {
+	for i, q := range batch {
 		if q.sub != nil {
 			if q.sub.gone {
 				if q.slot {
@@ -352,7 +360,21 @@ func (r *Room) process(batch []*request) {
 		}
 		q.op.At = now
 		q.op.Seq = 0
-		if err := r.check(q.op); err != nil {
+		err := r.check(q.op)
+		if err != nil && len(accepted) > 0 {
+			// The op may rest on an op accepted earlier in this batch and
+			// not applied yet (a quality added, then edited): commit those
+			// first, then check it again against the state they make.
+			if !r.commit(accepted) {
+				for _, rest := range batch[i:] {
+					r.reply(rest, Result{Err: unavailable("store unavailable")})
+				}
+				return
+			}
+			accepted, byID = nil, map[string]*pending{}
+			err = r.check(q.op)
+		}
+		if err != nil {
 			r.reply(q, Result{Err: err})
 			continue
 		}
@@ -360,15 +382,22 @@ func (r *Room) process(batch []*request) {
 		accepted = append(accepted, p)
 		byID[q.op.ID] = p
 	}
-	if len(accepted) == 0 {
-		return
+	if len(accepted) > 0 {
+		r.commit(accepted)
 	}
+}
+
+// commit appends the accepted ops of a batch in one durable Append, applies
+// them in log order, publishes and answers them. It returns false when the
+// room could not go on (store unavailable, catch-up failed, rebuild): every
+// op passed to it has been answered either way.
+func (r *Room) commit(accepted []*pending) bool {
 	entries := make([]store.Entry, len(accepted))
 	for i, p := range accepted {
 		data, err := json.Marshal(p.op)
 		if err != nil { // cannot happen: payload is valid JSON (checked)
 			r.replyAll(accepted, Result{Err: &meeting.Error{Code: meeting.CodeInvalid, Detail: "encode op"}})
-			return
+			return false
 		}
 		entries[i] = store.Entry{ID: p.op.ID, Data: data}
 	}
@@ -384,7 +413,7 @@ func (r *Room) process(batch []*request) {
 		r.log.Warn("append failed", "ops", len(entries), "err", err)
 		r.hub.checkStoreSoon()
 		r.replyAll(accepted, Result{Err: unavailable("store unavailable")})
-		return
+		return false
 	}
 	for i, p := range accepted {
 		a := appended[i]
@@ -403,7 +432,7 @@ func (r *Room) process(batch []*request) {
 				r.stale = true
 				r.log.Warn("catch-up failed", "err", err)
 				r.replyAll(accepted[i:], Result{Err: unavailable("store unavailable")})
-				return
+				return false
 			}
 			if o, ok := r.ids[p.op.ID]; ok {
 				r.replyTo(p, Result{Seq: o.seq, Dup: a.Dup, Err: o.err})
@@ -417,12 +446,13 @@ func (r *Room) process(batch []*request) {
 			// The room's state cannot be trusted: rebuild it from the log.
 			r.replyAll(accepted[i:], Result{Err: unavailable("meeting reloading")})
 			r.rebuild(p.op.ID)
-			return
+			return false
 		}
 		o := r.ids[p.op.ID]
 		r.replyTo(p, Result{Seq: o.seq, Err: o.err})
 	}
 	r.maybeSnapshot()
+	return true
 }
 
 // check runs meeting.Check, turning a panic into a refusal.
@@ -493,6 +523,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 		// drops the ops that held it.
 		r.history = []histEntry{{seq: op.Seq, full: full, redacted: redacted}}
 		r.sinceSnapshot = r.hub.opts.SnapshotEvery
+		r.scrub = true
 	}
 	r.recheckSubscribers()
 	r.presenceDirty = true // group moves change presence
@@ -681,9 +712,13 @@ func (r *Room) rebuild(poison string) {
 		return
 	}
 	r.state, r.ids, r.skip = rp.state, rp.ids, rp.skip
+	r.scrub = r.scrub || rp.scrub
 	r.history = nil
 	r.stale = false
 	r.sinceSnapshot = 0
+	if r.scrub {
+		r.sinceSnapshot = r.hub.opts.SnapshotEvery
+	}
 	r.log.Warn("meeting rebuilt from the log", "seq", r.state.Seq, "skipped", len(r.skip))
 	for s := range r.subs {
 		r.send(s, r.snapshotFrame(s.audience))
@@ -718,6 +753,21 @@ func (r *Room) maybeSnapshot() {
 		return
 	}
 	r.sinceSnapshot = 0
+	if r.scrub && r.hub.opts.Scrubber != nil {
+		// After a purge: the trimmed ops must leave the file too (a
+		// compaction, rare enough to afford). Retried at the next
+		// snapshot on failure.
+		ctx, cancel := context.WithTimeout(r.hub.ctx, time.Minute)
+		err := r.hub.opts.Scrubber.Scrub(ctx, r.id)
+		cancel()
+		if err != nil {
+			r.log.Warn("log not scrubbed after the purge", "err", err)
+			return
+		}
+		r.scrub = false
+		return
+	}
+	r.scrub = false
 	if t, ok := r.hub.log.(store.Trimmer); ok {
 		// Logs kept in memory (Redis) drop what the snapshot covers; the
 		// op ids stay known to the store for de-duplication.
@@ -856,6 +906,9 @@ type replayed struct {
 	ids           map[string]outcome
 	skip          map[string]bool
 	sinceSnapshot int
+	// scrub: the meeting is purged but its log still holds ops from
+	// before the purge (the process stopped before the scrub).
+	scrub bool
 }
 
 // replay rebuilds a meeting from its snapshot and the ops after it, skipping
@@ -879,6 +932,7 @@ func replay(ctx context.Context, log store.Log, id string, skip map[string]bool,
 func replayOnce(ctx context.Context, log store.Log, id string, skip map[string]bool,
 	apply func(*meeting.State, *meeting.Op) (meeting.Changes, error)) (_ *replayed, poison string, _ error) {
 	rp := &replayed{state: meeting.New(id), ids: map[string]outcome{}, skip: skip}
+	behind, purged := false, false // ops at or behind the snapshot read; meeting.purge applied
 	snapSeq, data, ok, err := log.Snapshot(ctx, id)
 	if err != nil {
 		return nil, "", fmt.Errorf("hub: snapshot of %s: %w", id, err)
@@ -896,6 +950,7 @@ again:
 	err = log.Read(ctx, id, readFrom, func(rec store.Record) error {
 		if rec.Seq <= snapSeq {
 			rp.ids[rec.ID] = outcome{seq: rec.Seq}
+			behind = true
 			return nil
 		}
 		if rec.Seq != rp.state.Seq+1 {
@@ -929,6 +984,7 @@ again:
 		if applyErr != nil {
 			o.err = asMeetingError(applyErr)
 		}
+		purged = purged || op.Type == meeting.OpMeetingPurge && applyErr == nil
 		rp.ids[rec.ID] = o
 		rp.sinceSnapshot++
 		return nil
@@ -936,14 +992,21 @@ again:
 	if errors.Is(err, errPanicked) {
 		return nil, poison, nil
 	}
-	if errors.Is(err, store.ErrTrimmed) && readFrom == 0 && snapSeq > 0 && rp.state.Seq == snapSeq {
+	if errors.Is(err, store.ErrTrimmed) && readFrom < snapSeq && rp.state.Seq == snapSeq {
 		// The ops behind the snapshot are gone (and the store keeps their
-		// ids for de-duplication): read only what follows it.
-		readFrom = snapSeq
+		// ids for de-duplication): read only what follows it. For a
+		// purged meeting, read the snapshot's own op too if it is still
+		// there: then the log was not scrubbed after the purge.
+		if readFrom == 0 && rp.state.Purged && snapSeq > 1 {
+			readFrom = snapSeq - 1
+		} else {
+			readFrom = snapSeq
+		}
 		goto again
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("hub: replay %s: %w", id, err)
 	}
+	rp.scrub = rp.state.Purged && (behind || purged)
 	return rp, "", nil
 }
