@@ -20,6 +20,14 @@ import (
 	"github.com/boucle/designation/store"
 )
 
+// Scrubber is a log whose files keep the bytes of deleted ops until it
+// rewrites them (store/bolt: free pages until compaction). Scrub trims the
+// meeting's log behind its snapshot, like store.Trimmer, and then makes
+// sure none of the deleted bytes remain.
+type Scrubber interface {
+	Scrub(ctx context.Context, meeting string) error
+}
+
 // Options tunes a Hub. Zero values take the documented defaults.
 type Options struct {
 	// HistorySize is how many applied ops per meeting are kept encoded in
@@ -64,6 +72,13 @@ type Options struct {
 
 	// Observer receives the hub's counters (metrics). Default: none.
 	Observer Observer
+
+	// Scrubber, when set, replaces the log's Trim after the snapshot that
+	// follows meeting.purge, so the ops carrying the personal data the
+	// purge removed leave the store's files too. Default: the log given
+	// to New when it is a Scrubber (store/bolt); set it when that log is
+	// wrapped (metrics) and the wrapper hides it.
+	Scrubber Scrubber
 
 	// apply is meeting.Apply; the package's tests replace it to make an
 	// apply panic.
@@ -193,6 +208,9 @@ type Hub struct {
 // left out rather than keeping every other meeting down.
 func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 	opts = opts.withDefaults()
+	if s, ok := log.(Scrubber); ok && opts.Scrubber == nil {
+		opts.Scrubber = s
+	}
 	hctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		log:     log,
