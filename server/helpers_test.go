@@ -75,6 +75,9 @@ func newTestAppWithLog(t *testing.T, oplog store.Log, opts hub.Options) *testApp
 	opts.Logger = logger
 	stats := metrics.New()
 	opts.Observer = stats
+	if s, ok := oplog.(hub.Scrubber); ok && opts.Scrubber == nil { // as main does
+		opts.Scrubber = s
+	}
 	oplog = stats.InstrumentLog(oplog, "test")
 	h, err := hub.New(context.Background(), oplog, opts)
 	if err != nil {

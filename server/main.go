@@ -79,7 +79,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	h, err := hub.New(ctx, oplog, hub.Options{Logger: logger, Observer: stats})
+	hopts := hub.Options{Logger: logger, Observer: stats}
+	if s, ok := rawLog.(hub.Scrubber); ok { // hidden by the metrics wrapper
+		hopts.Scrubber = s
+	}
+	h, err := hub.New(ctx, oplog, hopts)
 	if err != nil {
 		return err
 	}
