@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -300,5 +301,71 @@ func TestHealthcheckExitCodes(t *testing.T) {
 				t.Errorf("exit %d (stderr %q), want success %v", code, stderr, tc.ok)
 			}
 		})
+	}
+}
+
+// TestComposeAndProxyShape checks by reading the Compose example and its
+// nginx configuration: two instances on one Redis with AOF fsynced at every
+// write, a proxy that passes WebSockets without sticky sessions and with
+// timeouts above the ping interval, /metrics not reachable through it, and
+// a build context that leaves out the local data and the history.
+func TestComposeAndProxyShape(t *testing.T) {
+	read := func(path string) string {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	compose := read("compose.yaml")
+	for _, want := range []string{
+		`"--appendonly", "yes"`, `"--appendfsync", "always"`,
+		"app1: &app", "app2:\n    <<: *app", "REDIS_URL: redis://redis:6379/0",
+		"dockerfile: Dockerfile", `ports: ["8080:80"]`, `METRICS_ADDR: ":9090"`,
+	} {
+		if !strings.Contains(compose, want) {
+			t.Errorf("compose.yaml lacks %q", want)
+		}
+	}
+	if strings.Count(compose, "ports:") != 1 {
+		t.Error("compose.yaml publishes more than the proxy's port (metrics must stay internal)")
+	}
+
+	nginx := read("nginx.conf")
+	for _, want := range []string{
+		"server app1:8080", "server app2:8080", "proxy_http_version 1.1;",
+		"proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;",
+		"location = /metrics", "access_log off;",
+	} {
+		if !strings.Contains(nginx, want) {
+			t.Errorf("nginx.conf lacks %q", want)
+		}
+	}
+	var directives []string // without the comments
+	for _, l := range strings.Split(nginx, "\n") {
+		if l = strings.TrimSpace(l); !strings.HasPrefix(l, "#") {
+			directives = append(directives, l)
+		}
+	}
+	for _, sticky := range []string{"ip_hash", "sticky", "hash $"} {
+		if strings.Contains(strings.Join(directives, "\n"), sticky) {
+			t.Errorf("nginx.conf uses %q: no sticky sessions are needed", sticky)
+		}
+	}
+	// The app pings every 20 s: the proxy must not cut a quiet WebSocket
+	// before that.
+	timeout := regexp.MustCompile(`proxy_read_timeout (\d+)s;`).FindStringSubmatch(nginx)
+	if timeout == nil {
+		t.Error("nginx.conf sets no proxy_read_timeout (default 60 s)")
+	} else if n, _ := strconv.Atoi(timeout[1]); n <= 40 {
+		t.Errorf("proxy_read_timeout %ss: at most two pings apart would drop phones", timeout[1])
+	}
+
+	ignore := strings.Fields(read(filepath.Join("..", ".dockerignore")))
+	for _, want := range []string{".git", "data", "**/*.db"} {
+		if !slices.Contains(ignore, want) {
+			t.Errorf(".dockerignore does not leave out %q", want)
+		}
 	}
 }
