@@ -210,6 +210,10 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		wg.Wait()
 	}()
 
+	var bucket *opBucket // facilitators are not limited (bulk edits from the console)
+	if actor.Role != meeting.RoleFacilitator {
+		bucket = newOpBucket(h.opts.OpsPerSecond, h.opts.OpsBurst, time.Now)
+	}
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
@@ -217,6 +221,15 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 				info.Code = s
 			}
 			return info
+		}
+		if wait := bucket.take(); wait > 0 { // too many frames: slow this participant down
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return info
+			}
 		}
 		q, refusal, fatal := h.parseOp(data)
 		if fatal != "" {

@@ -61,6 +61,13 @@ type Options struct {
 	ReadLimit int64
 	// AppendTimeout bounds one store append. Default 10 s.
 	AppendTimeout time.Duration
+	// OpsPerSecond and OpsBurst limit the frames one participant's or the
+	// projector's connection may send (a token bucket): past them the
+	// server stops reading that connection until the bucket refills, so a
+	// flooding client slows only itself. Facilitators are not limited.
+	// Defaults 20 per second, bursts of 60.
+	OpsPerSecond float64
+	OpsBurst     int
 	// StoreCheckInterval is how often the store is pinged, so that the
 	// connected clients are told (a "status" frame) when their edits cannot
 	// be saved and again when they can, even where nobody edits. Default 1 s.
@@ -120,6 +127,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AppendTimeout <= 0 {
 		o.AppendTimeout = 10 * time.Second
+	}
+	if o.OpsPerSecond <= 0 {
+		o.OpsPerSecond = 20
+	}
+	if o.OpsBurst <= 0 {
+		o.OpsBurst = 60
 	}
 	if o.StoreCheckInterval <= 0 {
 		o.StoreCheckInterval = time.Second

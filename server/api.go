@@ -137,6 +137,11 @@ type joinInfoResponse struct {
 }
 
 func (s *Server) joinInfo(c *gin.Context) {
+	// Rate-limited like the search: join codes must not be guessable by
+	// trying them all.
+	if rateLimited(c, s.joins) {
+		return
+	}
 	room, ok := s.roomByCode(c)
 	if !ok {
 		return
