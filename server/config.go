@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +40,11 @@ type Config struct {
 	// file, so several instances can serve the same meetings (-redis-url,
 	// REDIS_URL, e.g. "redis://localhost:6379/0"). Default: empty (bbolt).
 	RedisURL string
+	// RedisAllowNoAOF lets the server run on a Redis that keeps no
+	// append-only file, or will not say (-redis-allow-no-aof,
+	// REDIS_ALLOW_NO_AOF=true). Default false: such a Redis is refused at
+	// start, since a crash of it would lose acked ops.
+	RedisAllowNoAOF bool
 	// MetricsToken, when set, serves the Prometheus metrics at /metrics to
 	// requests with "Authorization: Bearer <token>" (-metrics-token,
 	// METRICS_TOKEN): on the public listener, or on MetricsAddr when set.
@@ -69,6 +75,7 @@ func flagSpecs() []flagSpec {
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
 		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token (on -metrics-addr when set, else on the public listener)"},
+		{"redis-allow-no-aof", "REDIS_ALLOW_NO_AOF", "false", "run on a Redis without AOF (appendonly no) or that refuses CONFIG GET, accepting that a crash of Redis loses acked ops; default: refuse to start"},
 		{"metrics-addr", "METRICS_ADDR", "", "address of a separate listener serving only /metrics (e.g. 127.0.0.1:9090); empty: /metrics on the public listener if -metrics-token is set, else nowhere"},
 	}
 }
@@ -86,6 +93,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			if f.env == "PORT" && !strings.Contains(v, ":") {
 				def = ":" + v
 			}
+		}
+		if f.def == "false" {
+			v := boolValue(def)
+			fs.Var(&v, f.name, f.usage)
+			values[f.name] = (*string)(&v)
+			continue
 		}
 		values[f.name] = fs.String(f.name, def, f.usage)
 	}
@@ -124,6 +137,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		MetricsAddr:  *values["metrics-addr"],
 		HealthCheck:  *healthCheck,
 	}
+	allow, err := strconv.ParseBool(*values["redis-allow-no-aof"])
+	if err != nil {
+		return Config{}, fmt.Errorf("-redis-allow-no-aof: %q is not true or false", *values["redis-allow-no-aof"])
+	}
+	cfg.RedisAllowNoAOF = allow
 	d, err := time.ParseDuration(*values["shutdown-timeout"])
 	if err != nil || d <= 0 {
 		return Config{}, fmt.Errorf("-shutdown-timeout: %q is not a positive duration", *values["shutdown-timeout"])
@@ -148,6 +166,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	return cfg, nil
 }
+
+// boolValue is a setting whose default is "false": -name alone means true,
+// like a flag.Bool, and the value is parsed after the flags.
+type boolValue string
+
+func (b *boolValue) String() string {
+	if b == nil {
+		return ""
+	}
+	return string(*b)
+}
+
+func (b *boolValue) Set(s string) error { *b = boolValue(s); return nil }
+
+// IsBoolFlag lets the flag be given without a value.
+func (b *boolValue) IsBoolFlag() bool { return true }
 
 // errVersion tells run that -version was asked for.
 var errVersion = errors.New("version requested")

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg.LogFormat, stderr)
 
-	rawLog, where, err := openLog(ctx, cfg)
+	rawLog, where, err := openLog(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -196,11 +196,15 @@ func pages() fs.FS { return static.FS() }
 
 // openLog opens the op log: the bbolt file in the data folder, or Redis
 // when a URL is configured. where describes it for the log (no password).
-func openLog(ctx context.Context, cfg Config) (_ store.Log, where string, _ error) {
+func openLog(ctx context.Context, cfg Config, logger *slog.Logger) (_ store.Log, where string, _ error) {
 	if cfg.RedisURL != "" {
 		l, err := redis.Open(ctx, cfg.RedisURL, redis.Options{})
 		if err != nil {
 			return nil, "", fmt.Errorf("open redis: %w", err)
+		}
+		if err := checkRedisPersistence(ctx, l, cfg.RedisAllowNoAOF, logger); err != nil {
+			l.Close()
+			return nil, "", err
 		}
 		return l, "redis", nil
 	}
