@@ -202,7 +202,7 @@ func (r *Room) loop() {
 		case <-r.stop:
 			return
 		case fn := <-r.calls:
-			fn()
+			r.safely("call", fn)
 		case q := <-r.intake:
 			batch := []*request{q}
 		drain:
@@ -214,7 +214,7 @@ func (r *Room) loop() {
 					break drain
 				}
 			}
-			r.process(batch)
+			r.safely("batch", func() { r.process(batch) })
 		case last := <-r.synced:
 			if last == 0 || last > r.state.Seq {
 				if err := r.catchUp(); err != nil {
@@ -227,7 +227,7 @@ func (r *Room) loop() {
 		case <-presenceC:
 			presenceC = nil
 			r.presenceTimer = nil
-			r.sendPresence()
+			r.safely("presence", r.sendPresence)
 		}
 		if r.presenceDirty && r.presenceTimer == nil {
 			r.presenceDirty = false
@@ -453,6 +453,19 @@ func (r *Room) commit(accepted []*pending) bool {
 	}
 	r.maybeSnapshot()
 	return true
+}
+
+// safely runs one step of the actor; a panic in it (a bug in a view, in
+// presence, in a batch) is logged and the meeting is rebuilt from its log,
+// instead of taking the process and every other meeting down.
+func (r *Room) safely(what string, fn func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("actor step panicked: rebuilding the meeting from its log", "step", what, "panic", fmt.Sprint(p))
+			r.rebuild("")
+		}
+	}()
+	fn()
 }
 
 // check runs meeting.Check, turning a panic into a refusal.
