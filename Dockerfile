@@ -22,7 +22,9 @@ ENV DATA_DIR=/data PORT=8080
 VOLUME ["/data"]
 EXPOSE 8080
 USER 65532:65532
-# The base has no shell or curl: the binary checks its own /healthz.
+# The base has no shell or curl: the binary checks its own /healthz. It
+# reads the same environment as the server, so set the port with PORT (not
+# with an -addr argument, which the health check would not see).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["/server", "-healthcheck"]
 ENTRYPOINT ["/server"]
