@@ -520,13 +520,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	r.ids[op.ID] = o
 	r.sinceSnapshot++
 	r.pushHistory(histEntry{seq: op.Seq, full: full, redacted: redacted})
-	for s := range r.subs {
-		if s.audience == meeting.Full {
-			r.send(s, full)
-		} else {
-			r.send(s, redacted)
-		}
-	}
+	r.publish(full, redacted)
 	if op.Type == meeting.OpMeetingCreate && r.state.JoinCode != "" {
 		r.hub.registerCode(r.state.JoinCode, r.id)
 	}
@@ -541,6 +535,19 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	r.recheckSubscribers()
 	r.presenceDirty = true // group moves change presence
 	return true
+}
+
+// publish hands a change to every subscriber: the full or the redacted
+// encoding, made once and shared, never copied or encoded per subscriber. It
+// never blocks: a subscriber whose queue is full is dropped (and resumes).
+func (r *Room) publish(full, redacted []byte) {
+	for s := range r.subs {
+		if s.audience == meeting.Full {
+			r.send(s, full)
+		} else {
+			r.send(s, redacted)
+		}
+	}
 }
 
 func encodeChanges(op *meeting.Op, ch []meeting.Change) []byte {
