@@ -296,6 +296,21 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	assertLabelled(fac)
 	fac.screenshot("console-groups.png")
 
+	// Moves: a third group is added, Bruno goes there and back, and the
+	// empty group is removed.
+	fac.setValue("#g-name", "Groupe 3")
+	fac.click("#group-add button[type=submit]")
+	fac.waitFor("three groups", `document.querySelectorAll('#sec-groups [data-group]').length === 3`)
+	moveBruno := func(to string) {
+		fac.t.Helper()
+		fac.pick(`#sec-groups select[aria-label$="Bruno Petit"]`, to)
+		fac.waitFor("Bruno in "+to, fmt.Sprintf(`[...document.querySelectorAll('#sec-groups [data-group]')].some((g) => g.querySelector('h3').textContent.startsWith(%s) && g.textContent.includes('Bruno Petit'))`, quote(to)))
+	}
+	moveBruno("Groupe 3")
+	moveBruno("Groupe 1")
+	fac.clickText("#sec-groups button", "Supprimer ce groupe vide")
+	fac.waitFor("two groups again", `document.querySelectorAll('#sec-groups [data-group]').length === 2`)
+
 	// --- Step IV: qualities.
 	fac.click("#nav-steps")
 	fac.click(`button[data-step="IV"]`)
@@ -312,6 +327,17 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	alice.waitFor("Alice's quality saved", textHas("#qualities", "Aisance à l'oral")+` && document.querySelector('#sync').dataset.state === 'saved'`)
 	chloe.waitFor("Chloé's quality saved", textHas("#qualities", "Connaît la presse locale")+` && document.querySelector('#sync').dataset.state === 'saved'`)
 	bruno.waitFor("Alice's quality on Bruno's phone", textHas("#qualities", "Aisance à l'oral"))
+
+	// Alice edits her line and removes a mistaken one.
+	alice.typeInto("#quality-new", "Ligne en trop")
+	alice.click("#quality-add button[type=submit]")
+	bruno.waitFor("the extra line", textHas("#qualities", "Ligne en trop"))
+	alice.click(`#qualities li:last-child button[aria-label^="Retirer"]`)
+	bruno.waitFor("the extra line gone", `!document.querySelector('#qualities').textContent.includes('Ligne en trop')`)
+	alice.click(`#qualities li:first-child button[aria-label^="Modifier"]`)
+	alice.typeInto("#qualities li:first-child input", "Aisance à l'oral et à l'écrit")
+	alice.click("#qualities li:first-child button[type=submit]")
+	bruno.waitFor("the edited line", textHas("#qualities", "Aisance à l'oral et à l'écrit"))
 	screen.waitFor("both qualities on the projector", textHas("table.matrix", "Aisance à l'oral")+` && `+textHas("table.matrix", "Connaît la presse locale"))
 
 	// Bruno loses the network, edits, reloads, and comes back: his edit is

@@ -160,7 +160,7 @@ function buildMeeting() {
         m.parity ? h('p', { class: 'ok', text: `✓ ${t('info.parityDone')}` }) : h('p', { class: 'warn', text: `⚠ ${t('info.parityMissing')}` }),
         h('label', { for: 'rapporteur', text: t('info.rapporteur') }),
         h('select', {
-          id: 'rapporteur',
+          id: 'rapporteur', dataset: { instant: '1' },
           on: { change: (e) => send('rapporteur.set', { memberId: e.target.value }) },
         }, h('option', { value: '', text: t('info.noRapporteur') }),
         M.members(store).map((mb) => h('option', { value: mb.id, selected: mb.id === m.rapporteur, text: M.memberLabel(store, mb.id) })))));
@@ -435,7 +435,7 @@ function buildGroups() {
 
 function moveSelect(m, gs) {
   return h('select', {
-    'aria-label': `${t('groups.move')} : ${m.name}`, class: 'move',
+    'aria-label': `${t('groups.move')} : ${m.name}`, class: 'move', dataset: { instant: '1' },
     on: { change: (e) => send('group.move', { memberId: m.id, groupId: e.target.value }) },
   }, h('option', { value: '', text: t('groups.none') }), gs.map((g) => h('option', { value: g.id, selected: g.id === m.groupId, text: g.name })));
 }
@@ -456,7 +456,7 @@ function drawGroups(el) {
         h('p', { class: inG.length > cap ? 'error' : 'muted', text: `${inG.length}/${cap} · ${t('groups.online', { n: (online[g.id] || []).length })}${g.submitted ? ` · ✓ ${t('group.submitted')}` : ''}` }),
         h('label', { for: `rap-${g.id}`, text: t('group.rapporteur') }),
         h('select', {
-          id: `rap-${g.id}`,
+          id: `rap-${g.id}`, dataset: { instant: '1' },
           on: { change: (e) => send('group.rapporteur', { groupId: g.id, memberId: e.target.value }) },
         }, h('option', { value: '', text: t('group.noRapporteur') }), inG.map((m) => h('option', { value: m.id, selected: m.id === g.rapporteur, text: m.name }))),
         h('ul', { class: 'list' }, inG.map((m) => h('li', null, h('span', { class: 'grow', text: M.memberLabel(store, m.id) }), moveSelect(m, gs)))),

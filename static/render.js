@@ -60,7 +60,9 @@ export function $(sel, root = document) {
 // is not rebuilt under their fingers (see region below).
 export function busyWith(el) {
   const a = document.activeElement;
-  return !!(a && el.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea, select'));
+  // A select marked data-instant acts as soon as it changes: the part may
+  // be redrawn under it.
+  return !!(a && el.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea, select:not([data-instant])'));
 }
 
 // region makes a rebuildable part of a page: update(fn) rebuilds it with fn
