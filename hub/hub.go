@@ -224,6 +224,9 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 	if s, ok := log.(Scrubber); ok && opts.Scrubber == nil {
 		opts.Scrubber = s
 	}
+	if opts.Scrubber == nil { // Redis: purge and rewrite through the Log
+		opts.Scrubber = logRewriter{log: log, now: opts.Now}
+	}
 	hctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		log:     log,

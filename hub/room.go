@@ -776,8 +776,9 @@ func (r *Room) maybeSnapshot() {
 	if r.scrub && r.hub.opts.Scrubber != nil {
 		// After a purge: the trimmed ops must leave the file too (a
 		// compaction, rare enough to afford). Retried at the next
-		// snapshot on failure.
-		ctx, cancel := context.WithTimeout(r.hub.ctx, time.Minute)
+		// snapshot on failure. Not under the hub's context: a shutdown
+		// waits for the scrub rather than leave the log half rewritten.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		err := r.hub.opts.Scrubber.Scrub(ctx, r.id)
 		cancel()
 		if err != nil {
