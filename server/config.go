@@ -36,6 +36,11 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown (-shutdown-timeout,
 	// SHUTDOWN_TIMEOUT). Default 10s.
 	ShutdownTimeout time.Duration
+	// Retention is how long a meeting and its data are kept after its day
+	// (after its creation when it has no date): then it is deleted with its
+	// log (-retention, RETENTION, a duration such as "720h" or days such as
+	// "30d"; 0 keeps meetings for ever). Default 30 days.
+	Retention time.Duration
 	// RedisURL, when set, keeps the op log in Redis instead of the bbolt
 	// file, so several instances can serve the same meetings (-redis-url,
 	// REDIS_URL, e.g. "redis://localhost:6379/0"). Default: empty (bbolt).
@@ -73,6 +78,7 @@ func flagSpecs() []flagSpec {
 		{"public-url", "PUBLIC_URL", "", "public URL of the app (links, QR codes, allowed WebSocket Origin); default derived from the listener"},
 		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
+		{"retention", "RETENTION", "30d", "how long a meeting and its data are kept after its date (e.g. 30d or 720h; 0: for ever)"},
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
 		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token (on -metrics-addr when set, else on the public listener)"},
 		{"redis-allow-no-aof", "REDIS_ALLOW_NO_AOF", "false", "run on a Redis without AOF (appendonly no) or that refuses CONFIG GET, accepting that a crash of Redis loses acked ops; default: refuse to start"},
@@ -147,6 +153,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, fmt.Errorf("-shutdown-timeout: %q is not a positive duration", *values["shutdown-timeout"])
 	}
 	cfg.ShutdownTimeout = d
+	r, err := parseRetention(*values["retention"])
+	if err != nil {
+		return Config{}, fmt.Errorf("-retention: %w", err)
+	}
+	cfg.Retention = r
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format: %q is not text or json", cfg.LogFormat)
 	}
@@ -182,6 +193,23 @@ func (b *boolValue) Set(s string) error { *b = boolValue(s); return nil }
 
 // IsBoolFlag lets the flag be given without a value.
 func (b *boolValue) IsBoolFlag() bool { return true }
+
+// parseRetention reads a retention period: a Go duration ("720h") or a
+// number of days ("30d"); "0" keeps meetings for ever.
+func parseRetention(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3650 {
+			return 0, fmt.Errorf("%q is not a number of days from 0 to 3650", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (720h) nor days (30d)", v)
+	}
+	return d, nil
+}
 
 // errVersion tells run that -version was asked for.
 var errVersion = errors.New("version requested")

@@ -23,12 +23,18 @@ func TestParseConfig(t *testing.T) {
 		want    Config
 		wantErr string
 	}{
-		{"defaults", nil, env(), Config{Addr: ":8080", DataDir: "./data", LogFormat: "text", ShutdownTimeout: 10 * time.Second}, ""},
+		{"defaults", nil, env(), Config{Addr: ":8080", DataDir: "./data", LogFormat: "text", ShutdownTimeout: 10 * time.Second, Retention: 30 * 24 * time.Hour}, ""},
 		{"environment", nil, env("PORT", "9000", "DATA_DIR", "/var/lib/d", "PUBLIC_URL", "https://x.example/", "LOG_FORMAT", "json", "REDIS_URL", "redis://r:6379/0"),
-			Config{Addr: ":9000", DataDir: "/var/lib/d", PublicURL: "https://x.example", LogFormat: "json", RedisURL: "redis://r:6379/0", ShutdownTimeout: 10 * time.Second}, ""},
+			Config{Addr: ":9000", DataDir: "/var/lib/d", PublicURL: "https://x.example", LogFormat: "json", RedisURL: "redis://r:6379/0", ShutdownTimeout: 10 * time.Second, Retention: 30 * 24 * time.Hour}, ""},
 		{"flags win", []string{"-addr", "127.0.0.1:0", "-data", "d"}, env("PORT", "9000"),
-			Config{Addr: "127.0.0.1:0", DataDir: "d", LogFormat: "text", ShutdownTimeout: 10 * time.Second}, ""},
+			Config{Addr: "127.0.0.1:0", DataDir: "d", LogFormat: "text", ShutdownTimeout: 10 * time.Second, Retention: 30 * 24 * time.Hour}, ""},
 		{"bad log format", []string{"-log-format", "xml"}, env(), Config{}, "log-format"},
+		{"retention in hours", []string{"-retention", "48h"}, env(),
+			Config{Addr: ":8080", DataDir: "./data", LogFormat: "text", ShutdownTimeout: 10 * time.Second, Retention: 48 * time.Hour}, ""},
+		{"retention off", nil, env("RETENTION", "0"),
+			Config{Addr: ":8080", DataDir: "./data", LogFormat: "text", ShutdownTimeout: 10 * time.Second}, ""},
+		{"bad retention", []string{"-retention", "a month"}, env(), Config{}, "retention"},
+		{"negative retention", []string{"-retention", "-1d"}, env(), Config{}, "retention"},
 		{"public url with a path", []string{"-public-url", "https://x.example/app"}, env(), Config{}, "public-url"},
 		{"stray argument", []string{"serve"}, env(), Config{}, "unexpected argument"},
 	}

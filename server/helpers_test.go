@@ -141,7 +141,7 @@ func (a *testApp) createMeeting() meetingFixture {
 	a.t.Helper()
 	var resp createMeetingResponse
 	st := a.postJSON("/api/meetings", "", map[string]any{
-		"title": "Boucle test", "department": "Gironde (33)", "date": "2026-06-27", "place": "Bordeaux",
+		"title": "Boucle test", "department": "Gironde (33)", "date": time.Now().Format(time.DateOnly), "place": "Bordeaux",
 		"facilitators": []string{"Alice", "Bob"}, "parity": true,
 	}, &resp)
 	if st != http.StatusCreated {

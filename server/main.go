@@ -93,6 +93,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		metricsHandler = metrics.RequireBearer(cfg.MetricsToken, stats.Handler())
 	}
 	defer h.Close()
+	// Expired meetings go before anyone can open them, then every hour.
+	expireMeetings(ctx, h, cfg.Retention, logger)
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				expireMeetings(ctx, h, cfg.Retention, logger)
+			}
+		}
+	}()
 
 	metricsSrv, err := serveMetrics(cfg, stats, logger, stdout)
 	if err != nil {
@@ -173,6 +187,18 @@ func serveMetrics(cfg Config, stats *metrics.Metrics, logger *slog.Logger, stdou
 	logger.Info("metrics listening", "addr", ln.Addr().String(), "bearer_required", cfg.MetricsToken != "")
 	fmt.Fprintf(stdout, "metrics on %s\n", url)
 	return srv, nil
+}
+
+// expireMeetings deletes, with their logs, the meetings whose retention
+// period is over (none when retention is 0).
+func expireMeetings(ctx context.Context, h *hub.Hub, retention time.Duration, logger *slog.Logger) {
+	n, err := h.Expire(ctx, time.Now(), retention)
+	if err != nil {
+		logger.Error("expiry incomplete", "err", err)
+	}
+	if n > 0 {
+		logger.Info("meetings expired", "count", n)
+	}
 }
 
 // displayHost is the host:port to print for a listener: "localhost" for an
