@@ -464,6 +464,16 @@ func TestMeetingInTheBrowser(t *testing.T) {
 	assertLabelled(fac)
 	fac.screenshot("console-report.png")
 
+	// The facilitators make Alice the meeting's rapporteur: her phone gets
+	// the full view (a fresh one) and the report with the contact details.
+	fac.click("#nav-meeting")
+	fac.pick("#rapporteur", "Alice Martin (GA Bordeaux Centre)")
+	alice.waitFor("the report button", `!!document.querySelector('#report-show')`)
+	alice.click("#report-show")
+	alice.waitFor("the report on the rapporteur's phone", textHas("#report-text", "Emma Leroy")+` && `+textHas("#report-text", "emma.leroy@exemple.fr"))
+	alice.screenshot("phone-rapporteur-report.png")
+	fac.click("#nav-report")
+
 	// --- The purge: once confirmed, names and contact details are gone
 	// everywhere, the report included.
 	fac.do("accept the confirmation", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))

@@ -174,7 +174,7 @@ function render() {
   $('#title').textContent = info.title || t('app.title');
   document.title = info.title || t('app.title');
   if (m.step !== shownStep) {
-    if (shownStep !== undefined) announce(`${t('phone.step')} : ${stepName(m.step)}`);
+    if (shownStep !== undefined) announce(`${t('phone.step')} : ${stepName(m.step)}`, 'info', false);
     shownStep = m.step;
   }
   stepbar.update(drawStepbar);
@@ -187,7 +187,7 @@ function render() {
   const group = M.myGroup(store);
   const bs = M.binomes(store);
   if (bs.length && !bs.find((b) => b.key === selectedBinome)) selectedBinome = bs[0].key;
-  const key = [step, group ? group.id : '', selectedBinome, lang(), m.purged].join('|');
+  const key = [step, group ? group.id : '', selectedBinome, lang(), m.purged, store.role].join('|');
   if (key !== layoutKey) {
     layoutKey = key;
     parts = {};
@@ -244,7 +244,8 @@ function buildLayout(step, group) {
       fill(root, part('check', h('div'), drawCheck), part('plenary', h('div'), drawPlenary));
       break;
     default:
-      fill(root, part('outcomes', h('div'), drawOutcomes));
+      // The report box is outside the redrawn part: the text it loads stays.
+      fill(root, part('outcomes', h('div'), drawOutcomes), store.role === 'rapporteur' ? reportBox() : null);
   }
 }
 
@@ -554,30 +555,29 @@ function answer(c, kind, argument) {
   if (argument) payload.argument = argument;
   send('check.answer', payload);
   localStorage.setItem(`answer:${c.id}`, kind);
-  announce(`${t('check.yourAnswer')} : ${t(`check.${kind}`)}`);
+  announce(`${t('check.yourAnswer')} : ${t(`check.${kind}`)}`, 'info', false);
   layoutKey = '';
   render();
 }
 
 function drawOutcomes(el) {
-  const role = store.role;
   fill(el, h('h2', { text: t('outcome.title') }), M.binomes(store).map((b) => {
     const dec = store.get('decision', b.key);
     return h('section', { class: 'card' }, h('h3', { text: M.binomeTitle(b) }),
       h('p', { class: dec ? '' : 'muted', text: dec ? outcomeText(dec) : t('outcome.pending') }));
-  }), role === 'rapporteur' ? reportBox() : null);
+  }));
 }
 
 // reportBox lets the meeting's rapporteur read and copy the report.
 function reportBox() {
-  const pre = h('pre', { class: 'report', hidden: true });
+  const pre = h('pre', { class: 'report', id: 'report-text', hidden: true });
   const copy = h('button', {
     type: 'button', class: 'secondary', hidden: true, text: t('report.copy'),
     on: { click: () => navigator.clipboard.writeText(pre.textContent).then(() => announce(t('common.copied')), () => announce(t('common.copyFailed'), 'error')) },
   });
   return h('section', { class: 'card' }, h('h2', { text: t('report.title') }),
     h('button', {
-      type: 'button',
+      type: 'button', id: 'report-show',
       on: {
         click: async () => {
           try {

@@ -107,12 +107,13 @@ export function region(el, { diff = false } = {}) {
 }
 
 // announce says something to screen readers through the page's polite live
-// region (#announce), and shows it briefly as a toast.
-export function announce(msg, kind = 'info') {
+// region (#announce) and, unless toast is false (the page already shows
+// it), shows it briefly as a toast.
+export function announce(msg, kind = 'info', toast = true) {
   const live = document.getElementById('announce');
   if (live) live.textContent = msg;
   const box = document.getElementById('toasts');
-  if (!box) return;
+  if (!box || !toast) return;
   const t = h('div', { class: ['toast', 'toast-' + kind], text: msg });
   box.appendChild(t);
   setTimeout(() => t.remove(), kind === 'error' ? 7000 : 3500);
