@@ -789,9 +789,13 @@ func (r *Room) maybeSnapshot() {
 		return
 	}
 	r.scrub = false
-	if t, ok := r.hub.log.(store.Trimmer); ok {
+	if t, ok := r.hub.log.(store.Trimmer); ok && r.hub.shared {
 		// Logs kept in memory (Redis) drop what the snapshot covers; the
-		// op ids stay known to the store for de-duplication.
+		// op ids stay known to the store for de-duplication. A file log
+		// (bolt) is not trimmed routinely: a room rebuilt from a trimmed
+		// log does not know the trimmed ops' ids, so a phone re-sending
+		// one after a restart would be checked again and refused
+		// (conflict, not_found) instead of acked as a duplicate.
 		ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
 		if err := t.Trim(ctx, r.id); err != nil {
 			r.log.Warn("log not trimmed", "err", err)
