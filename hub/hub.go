@@ -72,6 +72,10 @@ type Options struct {
 	// connected clients are told (a "status" frame) when their edits cannot
 	// be saved and again when they can, even where nobody edits. Default 1 s.
 	StoreCheckInterval time.Duration
+	// ResyncInterval is, with a log shared with other instances, how often
+	// every room reads the log for ops it was not told of (a lost notice
+	// that no later one revealed). Default 10 s.
+	ResyncInterval time.Duration
 	// Now is the clock that stamps ops. Default time.Now.
 	Now func() time.Time
 	// Logger receives operational events (never personal data). Default slog.Default().
@@ -136,6 +140,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StoreCheckInterval <= 0 {
 		o.StoreCheckInterval = time.Second
+	}
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = 10 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -338,15 +345,25 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 // watchStore pings the store every StoreCheckInterval, and at once when an
 // append failed, and tells every room when the store stops or starts
 // answering again: the rooms tell their clients, and catch up with the log
-// once it is back (other instances may have appended meanwhile).
+// once it is back (other instances may have appended meanwhile). With a
+// shared log it also has every room check the log every ResyncInterval.
 func (h *Hub) watchStore() {
 	defer h.roomsWG.Done()
 	t := time.NewTicker(h.opts.StoreCheckInterval)
 	defer t.Stop()
+	var resync <-chan time.Time
+	if h.shared {
+		rt := time.NewTicker(h.opts.ResyncInterval)
+		defer rt.Stop()
+		resync = rt.C
+	}
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
+		case <-resync:
+			h.notice("", 0) // every room compares itself with the log
+			continue
 		case <-t.C:
 		case <-h.checkStore:
 		}

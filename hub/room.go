@@ -339,6 +339,7 @@ func (r *Room) process(batch []*request) {
 	now := r.hub.opts.Now().UTC().Truncate(time.Millisecond)
 	var accepted []*pending
 	byID := map[string]*pending{}
+	caughtUp := false // with a shared log: read it once when an op is refused
 	for i, q := range batch {
 		if q.sub != nil {
 			if q.sub.gone {
@@ -373,6 +374,19 @@ func (r *Room) process(batch []*request) {
 			}
 			accepted, byID = nil, map[string]*pending{}
 			err = r.check(q.op)
+		}
+		if err != nil && r.hub.shared && !caughtUp {
+			// The op may rest on what another instance appended a moment
+			// ago (members imported there, then a join here): catch up
+			// once, then check it again. Nothing accepted is pending here.
+			caughtUp = true
+			if r.catchUp() == nil {
+				if o, ok := r.ids[q.op.ID]; ok {
+					r.reply(q, Result{Seq: o.seq, Dup: true, Err: o.err})
+					continue
+				}
+				err = r.check(q.op)
+			}
 		}
 		if err != nil {
 			r.reply(q, Result{Err: err})
