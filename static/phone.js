@@ -382,7 +382,8 @@ function drawTabs(el) {
     return h('button', {
       type: 'button', class: 'secondary', 'aria-pressed': String(b.key === selectedBinome),
       on: { click: () => { selectedBinome = b.key; localStorage.setItem('binome', b.key); render(); } },
-    }, `${M.binomeTitle(b)} (${q}${store.meeting.step === 'V' ? ` · ${n}` : ''})`);
+    }, h('span', { class: 'tabtitle', text: M.binomeTitle(b) }),
+    h('span', { class: 'tabcount', text: store.meeting.step === 'V' ? t('group.tabCountsV', { q, n }) : t('group.tabCounts', { q }) }));
   }));
 }
 
