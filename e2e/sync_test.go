@@ -172,7 +172,8 @@ func (c *scriptedConn) op(wantType string) string {
 // TestSyncClientProtocol plays the server's side of the protocol against
 // the browser's sync.js: resume with lastSeq, an op re-sent with the same
 // id after a lost ack and dropped from the outbox once acked, changes
-// applied once per seq, "unavailable" kept and re-sent, another refusal
+// applied once per seq, "unavailable" kept and re-sent (on the next
+// connection, or at once when a status frame says saving works again), another refusal
 // dropped and reported, the close codes that mean "fresh view" and
 // "unauthorized".
 func TestSyncClientProtocol(t *testing.T) {
@@ -230,6 +231,22 @@ func TestSyncClientProtocol(t *testing.T) {
 	}
 	c3.send(`{"type":"ack","id":"` + id2 + `","seq":4}`)
 	page.waitFor("the second ack", `s.pending() === 0`)
+
+	// "status" false: the server cannot save (its op log is down): the page
+	// says so and keeps the op; "status" true: the op goes again at once,
+	// with its id, on the same connection.
+	c3.send(`{"type":"status","available":false}`)
+	page.waitFor("saving paused", `s.status === 'unavailable'`)
+	page.do("send an op while paused", evalVoid(`window.id4 = s.send('quality.add', { groupId: 'g', binome: 'b', quality: { id: 'q4', text: 'z' } })`))
+	id4 := c3.op("quality.add")
+	c3.send(`{"type":"refused","id":"` + id4 + `","code":"unavailable","message":"later"}`)
+	page.waitFor("the op kept while paused", `s.pending() === 1 && s.status === 'unavailable'`)
+	c3.send(`{"type":"status","available":true}`)
+	if again := c3.op("quality.add"); again != id4 {
+		t.Fatalf("op after status true has id %s, want %s", again, id4)
+	}
+	c3.send(`{"type":"ack","id":"` + id4 + `","seq":5}`)
+	page.waitFor("saved again", `s.pending() === 0 && s.status === 'saved'`)
 
 	// Any other refusal: dropped for good and reported.
 	page.do("send a bad op", evalVoid(`s.send('quality.add', { groupId: 'g' })`))

@@ -34,7 +34,8 @@ window.addEventListener('hashchange', () => {
 function showSync(status) {
   const el = $('#sync');
   el.dataset.state = status;
-  el.textContent = status === 'saved' ? `✓ ${t('sync.saved')}` : status === 'sending' ? `↻ ${t('sync.sending')}` : `✕ ${t('sync.offline')}`;
+  el.textContent = status === 'saved' ? `✓ ${t('sync.saved')}` : status === 'sending' ? `↻ ${t('sync.sending')}`
+    : status === 'unavailable' ? `⏸ ${t('sync.unavailable')}` : `✕ ${t('sync.offline')}`;
 }
 
 function send(op, payload) {

@@ -15,6 +15,7 @@ const fr = {
   'sync.saved': 'Enregistré',
   'sync.sending': 'Envoi…',
   'sync.offline': 'Hors ligne',
+  'sync.unavailable': 'Enregistrement suspendu',
   'sync.pendingItem': 'en attente d’envoi',
 
   'step.before': 'Accueil',
@@ -273,6 +274,7 @@ const en = {
   'sync.saved': 'Saved',
   'sync.sending': 'Sending…',
   'sync.offline': 'Offline',
+  'sync.unavailable': 'Saving paused',
   'sync.pendingItem': 'waiting to be sent',
 
   'step.before': 'Welcome',

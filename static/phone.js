@@ -147,7 +147,8 @@ function showSync(status) {
   const n = sync ? sync.pending() : 0;
   el.textContent = status === 'saved' ? `✓ ${t('sync.saved')}`
     : status === 'sending' ? `↻ ${t('sync.sending')} (${n})`
-      : `✕ ${t('sync.offline')}${n ? ` (${n})` : ''}`;
+      : status === 'unavailable' ? `⏸ ${t('sync.unavailable')}${n ? ` (${n})` : ''}`
+        : `✕ ${t('sync.offline')}${n ? ` (${n})` : ''}`;
 }
 
 function tick() {

@@ -253,6 +253,7 @@ export class Sync {
   setStatus() {
     let s;
     if (!this.open) s = 'offline';
+    else if (this.storeDown) s = 'unavailable';
     else if (this.outbox.length) s = 'sending';
     else s = 'saved';
     if (s !== this.status) {
@@ -345,6 +346,7 @@ export class Sync {
         s.audience = f.audience || '';
         if (f.now) s.clockOffset = new Date(f.now).getTime() - Date.now();
         this.open = true;
+        this.storeDown = false; // no status frame means the server can save
         this.emit('welcome', f);
         // Everything not acked yet goes again, in order, with its id.
         for (const e of this.outbox) this.transmit(e);
@@ -381,6 +383,16 @@ export class Sync {
         this.emit('refused', f, entry);
         break;
       }
+      case 'status':
+        // The server cannot save edits while its op log is down: keep the
+        // outbox, say so, and send it again (same ids) once it is back.
+        this.storeDown = f.available === false;
+        if (!this.storeDown) {
+          for (const e of this.outbox) this.transmit(e);
+          this.armAckTimer();
+        }
+        this.setStatus();
+        break;
       case 'presence':
         s.presence = { connected: 0, groups: {}, members: [], screens: 0, ...f };
         this.emit('update', new Set(['presence']));
