@@ -156,3 +156,17 @@ type Trimmer interface {
 	// snapshot return an error wrapping ErrTrimmed.
 	Trim(ctx context.Context, meeting string) error
 }
+
+// IDLookup is implemented by logs that can say where an op id is without
+// reading the log (store/bolt and store/redis, from the op-id index they keep
+// for de-duplication, which survives trims). The hub asks it only when a
+// re-sent op is refused against the state and its id is not among the ids it
+// replayed: after a trim a restarted instance no longer reads those ids, and
+// a re-sent op that was in fact saved must be acked with its seq, not refused.
+type IDLookup interface {
+	// Lookup returns the seq of the op with that id in the meeting's log
+	// (ok=false when the id was never appended to that meeting, or the
+	// meeting has no log). The error wraps ErrInvalid for a bad meeting id
+	// and ErrUnavailable when the store cannot answer.
+	Lookup(ctx context.Context, meeting, id string) (seq uint64, ok bool, err error)
+}

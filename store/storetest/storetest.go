@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Log, opts ...Option) {
 		{"Purge", testPurge},
 		{"Trim", testTrim},
 		{"TrimThenPurge", testTrimThenPurge},
+		{"Lookup", testLookup},
 		{"Reopen", testReopen},
 		{"ContextCancelled", testContext},
 		{"Ping", testPing},
@@ -752,6 +753,59 @@ func testTrimThenPurge(t *testing.T, s *suite) {
 	fresh := entries("b", 2)
 	mustAppend(t, l, "m", fresh)
 	checkLog(t, l, "m", fresh)
+}
+
+// testLookup: an op id is found at its seq, also after its op was trimmed
+// behind a snapshot and after a reopen; unknown ids, ids of another meeting
+// and ids of a purged meeting are not found; a bad meeting id is invalid.
+func testLookup(t *testing.T, s *suite) {
+	l := s.open(t)
+	lk, ok := l.(store.IDLookup)
+	if !ok {
+		t.Skip("this store has no IDLookup")
+	}
+	ctx := context.Background()
+	mustAppend(t, l, "m", entries("a", 6))
+	mustAppend(t, l, "n", entries("b", 2))
+	check := func(l store.IDLookup, meeting, id string, wantSeq uint64, wantOK bool) {
+		t.Helper()
+		seq, ok, err := l.Lookup(ctx, meeting, id)
+		if err != nil || ok != wantOK || seq != wantSeq {
+			t.Fatalf("Lookup(%s, %s) = %d %v %v, want %d %v", meeting, id, seq, ok, err, wantSeq, wantOK)
+		}
+	}
+	check(lk, "m", "a-2", 2, true)
+	check(lk, "m", "nope", 0, false)
+	check(lk, "m", "b-1", 0, false) // another meeting's id
+	check(lk, "n", "b-2", 2, true)
+	check(lk, "nobody", "a-1", 0, false)
+	if _, _, err := lk.Lookup(ctx, "a b", "a-1"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Lookup with a bad meeting id = %v, want ErrInvalid", err)
+	}
+	if tr, ok := l.(store.Trimmer); ok {
+		if err := l.SaveSnapshot(ctx, "m", 4, []byte("state@4")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Trim(ctx, "m"); err != nil {
+			t.Fatal(err)
+		}
+		checkTrimmed(t, l, "m", 0)
+		check(lk, "m", "a-1", 1, true) // trimmed, still known
+		check(lk, "m", "a-4", 4, true)
+		check(lk, "m", "a-6", 6, true)
+		check(lk, "m", "nope", 0, false)
+	}
+	if s.reopen != nil {
+		l = s.reopen(t, l)
+		lk = l.(store.IDLookup)
+		check(lk, "m", "a-3", 3, true)
+		check(lk, "n", "a-3", 0, false)
+	}
+	if err := l.Purge(ctx, "m"); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	check(lk, "m", "a-3", 0, false)
+	check(lk, "n", "b-1", 1, true)
 }
 
 func testReopen(t *testing.T, s *suite) {
