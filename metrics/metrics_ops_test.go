@@ -220,6 +220,19 @@ func TestInstrumentedBoltLog(t *testing.T) {
 	if err := l.Read(ctx, "m1", 0, func(store.Record) error { count++; return nil }); err != nil || count != 9 {
 		t.Fatalf("read: %v, %d records", err, count)
 	}
+	if _, ok := l.(store.Trimmer); !ok {
+		t.Error("Trimmer lost by the wrapper")
+	}
+	lk, ok := l.(store.IDLookup)
+	if !ok {
+		t.Fatal("IDLookup lost by the wrapper")
+	}
+	if seq, found, err := lk.Lookup(ctx, "m1", "op-1-2"); err != nil || !found || seq != 4 {
+		t.Fatalf("Lookup(op-1-2) = %d %v %v, want 4 true", seq, found, err)
+	}
+	if _, found, err := lk.Lookup(ctx, "m1", "unknown"); err != nil || found {
+		t.Fatalf("Lookup(unknown) = %v %v, want not found", found, err)
+	}
 	stop := errors.New("caller stops")
 	if err := l.Read(ctx, "m1", 0, func(store.Record) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("read with a failing callback: %v", err)
@@ -235,7 +248,7 @@ func TestInstrumentedBoltLog(t *testing.T) {
 	if lat := histogramCount(t, m, "designation_store_append_seconds"); lat.count != 3 || lat.sum <= 0 {
 		t.Errorf("latency histogram: count %d sum %v, want 3 and > 0", lat.count, lat.sum)
 	}
-	for _, op := range []string{"append", "read"} {
+	for _, op := range []string{"append", "read", "lookup"} {
 		if got := value(t, m.storeErrors.WithLabelValues("bolt", op)); got != 0 {
 			t.Errorf("errors{op=%q} = %v: the caller's errors were counted", op, got)
 		}
@@ -306,5 +319,32 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if got := value(t, m.connections.WithLabelValues("participant")); got != 0 {
 		t.Errorf("participants = %v, want 0", got)
+	}
+}
+
+// failingRedisLog is a shared log that also looks ids up, like store/redis,
+// and fails every call.
+type failingRedisLog struct{ failingSharedLog }
+
+func (l *failingRedisLog) Lookup(context.Context, string, string) (uint64, bool, error) {
+	return 0, false, l.err
+}
+
+// TestInstrumentedLogKeepsIDLookup: a log with all three optional interfaces
+// keeps them all, and a failed lookup is counted.
+func TestInstrumentedLogKeepsIDLookup(t *testing.T) {
+	m := New()
+	l := m.InstrumentLog(&failingRedisLog{failingSharedLog{err: fmt.Errorf("redis: lookup: %w", store.ErrUnavailable)}}, "redis")
+	_, notifies := l.(store.Notifier)
+	_, trims := l.(store.Trimmer)
+	lk, looksUp := l.(store.IDLookup)
+	if !notifies || !trims || !looksUp {
+		t.Fatalf("wrapper kept Notifier %v, Trimmer %v, IDLookup %v; want all", notifies, trims, looksUp)
+	}
+	if _, _, err := lk.Lookup(context.Background(), "m1", "a"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Lookup: %v", err)
+	}
+	if got := value(t, m.storeErrors.WithLabelValues("redis", "lookup")); got != 1 {
+		t.Errorf("errors{op=lookup} = %v, want 1", got)
 	}
 }

@@ -13,7 +13,8 @@ import (
 // every failed call is counted (designation_store_errors_total), labelled
 // with backend ("bolt" or "redis"). The wrapper keeps the optional
 // interfaces of l (store.Notifier, store.Trimmer), which the hub relies on to
-// run several instances on one Redis.
+// run several instances on one Redis, and store.IDLookup, which it uses to
+// ack a re-sent op whose id was trimmed from the log it replayed.
 func (m *Metrics) InstrumentLog(l store.Log, backend string) store.Log {
 	backend = boundLabel(backend)
 	base := &instrumentedLog{
@@ -23,18 +24,28 @@ func (m *Metrics) InstrumentLog(l store.Log, backend string) store.Log {
 		seconds: m.appendSeconds.WithLabelValues(backend),
 		batch:   m.appendBatch.WithLabelValues(backend),
 	}
-	for _, op := range []string{"append", "read", "last", "meetings", "save_snapshot", "snapshot", "purge", "ping", "subscribe", "trim"} {
+	for _, op := range []string{"append", "read", "last", "meetings", "save_snapshot", "snapshot", "purge", "ping", "subscribe", "trim", "lookup"} {
 		m.storeErrors.WithLabelValues(backend, op) // every series from the first scrape
 	}
 	n, notifies := l.(store.Notifier)
 	t, trims := l.(store.Trimmer)
+	f, looksUp := l.(store.IDLookup)
+	finder := idFinder{log: base, finder: f}
 	switch {
+	case notifies && trims && looksUp:
+		return &sharedFindingLog{sharedLog: &sharedLog{instrumentedLog: base, notifier: n, trimmer: t}, idFinder: finder}
 	case notifies && trims:
 		return &sharedLog{instrumentedLog: base, notifier: n, trimmer: t}
+	case notifies && looksUp:
+		return &notifyingFindingLog{notifyingLog: &notifyingLog{instrumentedLog: base, notifier: n}, idFinder: finder}
 	case notifies:
 		return &notifyingLog{instrumentedLog: base, notifier: n}
+	case trims && looksUp:
+		return &trimmingFindingLog{trimmingLog: &trimmingLog{instrumentedLog: base, trimmer: t}, idFinder: finder}
 	case trims:
 		return &trimmingLog{instrumentedLog: base, trimmer: t}
+	case looksUp:
+		return &findingLog{instrumentedLog: base, idFinder: finder}
 	}
 	return base
 }
@@ -161,4 +172,40 @@ func (l *sharedLog) Trim(ctx context.Context, meeting string) error {
 	err := l.trimmer.Trim(ctx, meeting)
 	l.failed("trim", err)
 	return err
+}
+
+// idFinder keeps store.IDLookup; embedded in the wrappers of logs that have it.
+type idFinder struct {
+	log    *instrumentedLog
+	finder store.IDLookup
+}
+
+func (f idFinder) Lookup(ctx context.Context, meeting, id string) (uint64, bool, error) {
+	seq, ok, err := f.finder.Lookup(ctx, meeting, id)
+	f.log.failed("lookup", err)
+	return seq, ok, err
+}
+
+// findingLog keeps store.IDLookup only.
+type findingLog struct {
+	*instrumentedLog
+	idFinder
+}
+
+// notifyingFindingLog keeps store.Notifier and store.IDLookup.
+type notifyingFindingLog struct {
+	*notifyingLog
+	idFinder
+}
+
+// trimmingFindingLog keeps store.Trimmer and store.IDLookup (store/bolt).
+type trimmingFindingLog struct {
+	*trimmingLog
+	idFinder
+}
+
+// sharedFindingLog keeps all three (store/redis).
+type sharedFindingLog struct {
+	*sharedLog
+	idFinder
 }
