@@ -106,7 +106,15 @@ func (s *Server) createMeeting(c *gin.Context) {
 }
 
 // roomByCode finds the meeting of a join code (case-insensitive).
+// A client IP that spent its unknown-code budget (codeMisses) is answered
+// 429 for every code, known or not, until the budget refills.
 func (s *Server) roomByCode(c *gin.Context) (*hub.Room, bool) {
+	ip := c.ClientIP()
+	if !s.codeMisses.has(ip) {
+		c.Header("Retry-After", "10")
+		writeError(c, http.StatusTooManyRequests, "rate_limited", "too many unknown codes, wait a little")
+		return nil, false
+	}
 	code := strings.ToUpper(strings.TrimSpace(c.Param("code")))
 	id, ok := s.hub.Lookup(code)
 	if ok {
@@ -114,6 +122,7 @@ func (s *Server) roomByCode(c *gin.Context) (*hub.Room, bool) {
 			return room, true
 		}
 	}
+	s.codeMisses.allow(ip)
 	writeError(c, http.StatusNotFound, string(meeting.CodeNotFound), "no meeting with this code")
 	return nil, false
 }

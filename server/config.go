@@ -60,9 +60,26 @@ type Config struct {
 	// public one (-metrics-addr, METRICS_ADDR). Default: empty. With neither
 	// MetricsAddr nor MetricsToken there is no /metrics.
 	MetricsAddr string
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For gives the client's IP (-trusted-proxies,
+	// TRUSTED_PROXIES, comma-separated). The rate limits count per client
+	// IP: behind a proxy that is not listed, every client shares the
+	// proxy's bucket. Default: empty (the TCP peer is the client).
+	TrustedProxies string
 	// HealthCheck makes the binary check the /healthz of a server running
 	// on Addr and exit (-healthcheck; for container health checks).
 	HealthCheck bool
+}
+
+// trustedProxies is TrustedProxies as a list (nil when empty).
+func (c Config) trustedProxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // flagSpec documents one setting for -help.
@@ -82,6 +99,7 @@ func flagSpecs() []flagSpec {
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
 		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token (on -metrics-addr when set, else on the public listener)"},
 		{"redis-allow-no-aof", "REDIS_ALLOW_NO_AOF", "false", "run on a Redis without AOF (appendonly no) or that refuses CONFIG GET, accepting that a crash of Redis loses acked ops; default: refuse to start"},
+		{"trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (rate limits are per client IP); empty: the TCP peer is the client"},
 		{"metrics-addr", "METRICS_ADDR", "", "address of a separate listener serving only /metrics (e.g. 127.0.0.1:9090); empty: /metrics on the public listener if -metrics-token is set, else nowhere"},
 	}
 }
@@ -168,6 +186,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return Config{}, fmt.Errorf("-public-url: %q must be http(s)://host[:port] without a path", cfg.PublicURL)
+		}
+	}
+	cfg.TrustedProxies = *values["trusted-proxies"]
+	for _, p := range cfg.trustedProxies() {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return Config{}, fmt.Errorf("-trusted-proxies: %q is not an IP or a CIDR", p)
+			}
 		}
 	}
 	if cfg.MetricsAddr != "" {

@@ -11,9 +11,12 @@ import (
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	// Client IPs (rate limits only) come from the TCP peer: a reverse proxy
-	// in front makes everyone share its bucket, which errs on the safe side.
-	_ = r.SetTrustedProxies(nil)
+	// Client IPs (rate limits only) come from the TCP peer, or from
+	// X-Forwarded-For when the peer is a listed proxy (-trusted-proxies;
+	// checked at start). Unlisted, a proxy in front makes everyone share its
+	// bucket, which errs on the safe side.
+	_ = r.SetTrustedProxies(s.cfg.trustedProxies())
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
 	r.Use(s.recovery(), s.requestLog(), s.securityHeaders(), limitBody())
 
 	// Probes.

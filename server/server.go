@@ -38,6 +38,12 @@ type Server struct {
 	joins *rateLimiter
 	// creations limits meeting creation per client IP.
 	creations *rateLimiter
+	// codeMisses limits the unknown join codes a client IP may try: once
+	// its few misses are spent, every code lookup from it (a valid code
+	// too, so the answer tells nothing) waits. Guessing one live code among
+	// 24^6 then takes an IP months, while a person who mistypes a code a
+	// few times is not hindered.
+	codeMisses *rateLimiter
 }
 
 // NewServer returns the app's whole HTTP handler (see routes.go). pages is
@@ -54,6 +60,8 @@ func NewServer(cfg Config, h *hub.Hub, log store.Log, pages fs.FS, logger *slog.
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		joins:     newRateLimiter(20, 200, time.Now),
 		creations: newRateLimiter(1, 20, time.Now),
+		// 10 misses, then one every 10 s.
+		codeMisses: newRateLimiter(0.1, 10, time.Now),
 	}
 	if u, err := url.Parse(s.publicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
@@ -312,6 +320,24 @@ func newRateLimiter(perSecond, burst float64, now func() time.Time) *rateLimiter
 func (l *rateLimiter) allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.refill(key)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// has says whether key's bucket holds a token, without taking it.
+func (l *rateLimiter) has(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refill(key).tokens >= 1
+}
+
+// refill returns key's bucket, topped up for the time since its last use.
+// The caller holds l.mu.
+func (l *rateLimiter) refill(key string) *bucket {
 	now := l.now()
 	if now.Sub(l.sweep) > time.Minute {
 		for k, b := range l.buckets {
@@ -328,11 +354,7 @@ func (l *rateLimiter) allow(key string) bool {
 	}
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b
 }
 
 // rateLimited answers 429 when the client's bucket of l is empty.
