@@ -389,6 +389,12 @@ func (r *Room) process(batch []*request) {
 			}
 		}
 		if err != nil {
+			if o, ok, lerr := r.lookupLogged(q.op.ID); lerr != nil {
+				err = lerr
+			} else if ok {
+				r.reply(q, Result{Seq: o.seq, Dup: true, Err: o.err})
+				continue
+			}
 			r.reply(q, Result{Err: err})
 			continue
 		}
@@ -399,6 +405,57 @@ func (r *Room) process(batch []*request) {
 	if len(accepted) > 0 {
 		r.commit(accepted)
 	}
+}
+
+// lookupLogged asks the store (store.IDLookup) whether an op refused against
+// the state, and whose id the room does not know, is in fact in the log: a
+// re-sent op whose first sending was saved and then trimmed behind a
+// snapshot before this room was loaded (a restart), so the replay never read
+// its id. Asked only after a refusal: accepted ops cost nothing.
+//
+// A found op is answered as a duplicate with its stored seq and no error (an
+// ack), the same answer replay gives to every op behind the snapshot: the
+// op is in the log and was ordered there, its effect (or its deterministic
+// refusal by Apply at that seq) is already in the state the client gets; an
+// ack only settles the client's pending op, whereas a refusal would show an
+// error for an edit that, nearly always, was saved (the check fails now
+// precisely because it was applied). When the store cannot answer, the
+// refusal becomes "unavailable": the client keeps the op and sends it again,
+// rather than dropping an edit that may have been saved.
+func (r *Room) lookupLogged(id string) (outcome, bool, *meeting.Error) {
+	finder, ok := r.hub.log.(store.IDLookup)
+	if !ok {
+		return outcome{}, false, nil
+	}
+	ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+	seq, found, err := finder.Lookup(ctx, r.id, id)
+	cancel()
+	if err != nil {
+		r.log.Warn("op id lookup failed", "err", err)
+		r.hub.checkStoreSoon()
+		return outcome{}, false, unavailable("store unavailable")
+	}
+	if !found {
+		return outcome{}, false, nil
+	}
+	if seq > r.state.Seq {
+		// Appended by another instance after our last catch-up: apply
+		// the log up to it and answer with the outcome found there.
+		if err := r.catchUp(); err != nil {
+			r.stale = true
+			r.log.Warn("catch-up failed", "err", err)
+		}
+		if o, ok := r.ids[id]; ok {
+			return o, true, nil
+		}
+	}
+	o := outcome{seq: seq}
+	if seq <= r.state.Seq {
+		// The next re-send is answered without asking the store. (Never
+		// ahead of the state: catchUp skips the ids it knows.)
+		r.ids[id] = o
+	}
+	return o, true, nil
 }
 
 // commit appends the accepted ops of a batch in one durable Append, applies
