@@ -860,13 +860,15 @@ func (r *Room) maybeSnapshot() {
 		return
 	}
 	r.scrub = false
-	if t, ok := r.hub.log.(store.Trimmer); ok && r.hub.shared {
-		// Logs kept in memory (Redis) drop what the snapshot covers; the
-		// op ids stay known to the store for de-duplication. A file log
-		// (bolt) is not trimmed routinely: a room rebuilt from a trimmed
-		// log does not know the trimmed ops' ids, so a phone re-sending
-		// one after a restart would be checked again and refused
-		// (conflict, not_found) instead of acked as a duplicate.
+	_, findsIDs := r.hub.log.(store.IDLookup)
+	if t, ok := r.hub.log.(store.Trimmer); ok && (r.hub.shared || findsIDs) {
+		// The log drops what the snapshot covers (Redis keeps it in
+		// memory; bolt would grow for ever). The op ids stay known to the
+		// store: a room rebuilt from a trimmed log does not know the
+		// trimmed ops' ids, so a phone re-sending one after a restart is
+		// acked through store.IDLookup (lookupLogged) rather than
+		// refused (conflict, not_found). A log that cannot look ids up
+		// is trimmed only when shared.
 		ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
 		if err := t.Trim(ctx, r.id); err != nil {
 			r.log.Warn("log not trimmed", "err", err)
