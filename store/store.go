@@ -149,7 +149,8 @@ type Notifier interface {
 
 // Trimmer is implemented by logs that can drop ops already covered by a
 // snapshot (store/redis: the stream would otherwise grow for ever in
-// memory). Op ids stay known, so a re-sent op is still a duplicate.
+// memory; store/bolt: the file would). Op ids stay known, so a re-sent op is
+// still a duplicate (and IDLookup finds it).
 type Trimmer interface {
 	// Trim removes the meeting's ops with Seq <= its stored snapshot's seq.
 	// Without a snapshot it does nothing. Later Reads from before the
