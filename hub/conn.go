@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -195,19 +197,14 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 	}()
 
 	wctx, stopWriter := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
+	writerDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(writerDone)
 		h.write(wctx, c, sub.send, closeWith)
-	}()
-	go func() {
-		defer wg.Done()
-		h.ping(wctx, c, closeWith)
 	}()
 	defer func() {
 		stopWriter()
-		wg.Wait()
+		<-writerDone
 	}()
 
 	var bucket *opBucket // facilitators are not limited (bulk edits from the console)
@@ -273,46 +270,76 @@ func (h *Hub) fail(ctx context.Context, c *websocket.Conn, closeWith func(Status
 }
 
 // write is the connection's only writer: frames in queue order, each under
-// the write timeout.
+// the write timeout, and a ping every PingInterval to detect dead peers (a
+// phone that lost its network without closing).
+//
+// The write timeout is one watchdog timer per connection, armed before each
+// write and stopped after it, rather than a context.WithTimeout per write:
+// a context with a deadline costs a timer, a goroutine-safe child
+// registration and, inside the library, a context.AfterFunc per frame (10%
+// of the server's CPU under load). Writes get a context that is never done,
+// so the library registers nothing; the watchdog closes the connection when
+// a write has not returned in time, which makes the write return.
 func (h *Hub) write(ctx context.Context, c *websocket.Conn, send <-chan []byte, closeWith func(StatusCode, string)) {
+	tooSlow := func() {
+		// A write that cannot finish in time is a client that stopped
+		// reading: same code as a full queue.
+		closeWith(StatusTooSlow, "too slow: resume")
+		c.CloseNow()
+	}
+	watchdog := time.AfterFunc(time.Duration(math.MaxInt64), tooSlow)
+	defer watchdog.Stop()
+	// A connection that ends mid-write is closed so that the write returns
+	// at once (what a cancelled write context did).
+	var writing atomic.Bool
+	stopOnEnd := context.AfterFunc(ctx, func() {
+		if writing.Load() {
+			c.CloseNow()
+		}
+	})
+	defer stopOnEnd()
+	writeCtx := context.WithoutCancel(ctx)
+
+	pings := time.NewTicker(h.opts.PingInterval)
+	defer pings.Stop()
+	var pinging atomic.Bool
+	var pingers sync.WaitGroup
+	defer pingers.Wait() // the ping ends with ctx
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case frame := <-send:
-			wctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
-			err := c.Write(wctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				// A write that cannot finish in time is a client that
-				// stopped reading: same code as a full queue.
+			writing.Store(true)
+			watchdog.Reset(h.opts.WriteTimeout)
+			err := c.Write(writeCtx, websocket.MessageText, frame)
+			writing.Store(false)
+			if !watchdog.Stop() || err != nil {
+				// The watchdog fired (the write took the whole timeout) or
+				// the connection is closed.
 				closeWith(StatusTooSlow, "too slow: resume")
 				return
 			}
 			h.opts.Observer.FrameSent()
-		}
-	}
-}
-
-// ping detects dead peers (a phone that lost its network without closing).
-func (h *Hub) ping(ctx context.Context, c *websocket.Conn, closeWith func(StatusCode, string)) {
-	t := time.NewTicker(h.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, h.opts.PingInterval)
-			err := c.Ping(pctx)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
+		case <-pings.C:
+			// Ping waits for the pong, which the reader receives: done on
+			// a short-lived goroutine so that frames keep flowing meanwhile.
+			// One ping at a time; an unanswered one closes with 4009.
+			if !pinging.CompareAndSwap(false, true) {
+				continue
+			}
+			pingers.Add(1)
+			go func() {
+				defer pingers.Done()
+				defer pinging.Store(false)
+				pctx, cancel := context.WithTimeout(ctx, h.opts.PingInterval)
+				err := c.Ping(pctx)
+				cancel()
+				if err != nil && ctx.Err() == nil {
 					closeWith(StatusPingTimeout, "ping timeout")
 					c.CloseNow()
 				}
-				return
-			}
+			}()
 		}
 	}
 }
