@@ -18,7 +18,9 @@ min_cover=90.0
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# fonts-liberation is only a recommendation of chromium: the browser tests measure text
+# (the projector must fit 1920x1080), so install the fonts they were written with.
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]} (apt-get)"
   sudo=""
