@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/coder/websocket"
@@ -258,7 +259,9 @@ func (p *phone) handle(data []byte) bool {
 		}
 		p.lastSeq = f.Seq
 	case "changes":
-		if f.Seq != p.lastSeq+1 {
+		// A phone is not sent other groups' list edits: its seqs skip,
+		// but never go back or repeat.
+		if f.Seq <= p.lastSeq {
 			p.problem("changes seq %d after %d", f.Seq, p.lastSeq)
 			return false
 		}
@@ -329,6 +332,30 @@ func cloneView(v view) view {
 	var out view
 	_ = json.Unmarshal(b, &out)
 	return out
+}
+
+// freshViews is the view a new connection with each member's token gets
+// from host: a phone's view holds its own group's lists only.
+func freshViews(t *testing.T, host, meetingID string, members []member) []view {
+	t.Helper()
+	views := make([]view, len(members))
+	for i, m := range members {
+		s := connect(t, host, meetingID, m.Token)
+		s.close()
+		views[i] = s.view
+	}
+	return views
+}
+
+// differsFrom names the first phone whose view is not want[i] ("" if none).
+func differsFrom(clients []*phone, want []view) string {
+	for i, p := range clients {
+		v, _, _ := p.state()
+		if d := firstDifference(v, want[i]); d != "" {
+			return fmt.Sprintf("%s's view differs at %s", p.name, d)
+		}
+	}
+	return ""
 }
 
 // firstDifference names the first entity where two views differ.

@@ -63,9 +63,9 @@ type subscriber struct {
 	tokenHash string
 	lang      string
 
-	actor    meeting.Actor
-	audience meeting.Audience
-	gone     bool
+	actor meeting.Actor
+	lens  meeting.Lens // what it is sent (meeting.LensOf), kept current by the room
+	gone  bool
 }
 
 // ConnInfo describes a finished connection, for the server's log line (no

@@ -41,11 +41,14 @@ type request struct {
 	reply chan Result // REST: buffered, receives exactly one Result
 }
 
-// histEntry is one applied op, encoded once per audience.
+// histEntry is one applied op, encoded once per lens (see lens.go).
 type histEntry struct {
 	seq      uint64
 	full     []byte
 	redacted []byte
+	outsider []byte       // participants outside the changed groups (nil: nothing)
+	insiders []groupFrame // participants of each changed group
+	regroup  bool         // may have moved participants between groups
 }
 
 // Room is one live meeting: a goroutine (loop) owns its state and
@@ -74,6 +77,7 @@ type Room struct {
 	presenceDirty bool
 	presenceTimer *time.Timer
 	lastPresence  []byte
+	outlines      map[string]string // group id → its last outline sent (lens.go)
 	log           *slog.Logger
 }
 
@@ -97,6 +101,7 @@ func newRoom(h *Hub, id string, r *replayed) *Room {
 		ids:           r.ids,
 		skip:          r.skip,
 		subs:          map[*subscriber]struct{}{},
+		outlines:      map[string]string{},
 		sinceSnapshot: r.sinceSnapshot,
 		scrub:         r.scrub,
 		log:           h.opts.Logger.With("meeting", id),
@@ -566,7 +571,8 @@ func asMeetingError(err error) *meeting.Error {
 // changes once per audience, keeps them in the history and queues them to
 // every subscriber. It returns false when Apply panicked (state untrusted).
 func (r *Room) applyAndPublish(op *meeting.Op) bool {
-	var full, redacted []byte
+	var e histEntry
+	var ch meeting.Changes
 	var applyErr error
 	ok := func() (ok bool) {
 		defer func() {
@@ -575,10 +581,15 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 				ok = false
 			}
 		}()
-		var ch meeting.Changes
 		ch, applyErr = r.hub.opts.apply(r.state, op)
-		full = encodeChanges(op, r.state.ChangesFor(ch, meeting.Full))
-		redacted = encodeChanges(op, r.state.ChangesFor(ch, meeting.Redacted))
+		redacted := r.state.ChangesFor(ch, meeting.Redacted)
+		e = histEntry{
+			seq:      op.Seq,
+			full:     encodeChanges(op, r.state.ChangesFor(ch, meeting.Full)),
+			redacted: encodeChanges(op, redacted),
+			regroup:  regroups(ch),
+		}
+		e.outsider, e.insiders = r.participantFrames(op, redacted, e.redacted)
 		return true
 	}()
 	if !ok {
@@ -590,8 +601,8 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	}
 	r.ids[op.ID] = o
 	r.sinceSnapshot++
-	r.pushHistory(histEntry{seq: op.Seq, full: full, redacted: redacted})
-	r.publish(full, redacted)
+	r.pushHistory(e)
+	r.publish(&e)
 	if op.Type == meeting.OpMeetingCreate && r.state.JoinCode != "" {
 		r.hub.registerCode(r.state.JoinCode, r.id)
 	}
@@ -599,7 +610,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 		// Forget the frames that carried personal data (a resume now gets
 		// a snapshot), and snapshot at once so a log that can trim (Redis)
 		// drops the ops that held it.
-		r.history = []histEntry{{seq: op.Seq, full: full, redacted: redacted}}
+		r.history = []histEntry{e}
 		r.sinceSnapshot = r.hub.opts.SnapshotEvery
 		r.scrub = true
 	}
@@ -608,15 +619,31 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	return true
 }
 
-// publish hands a change to every subscriber: the full or the redacted
-// encoding, made once and shared, never copied or encoded per subscriber. It
-// never blocks: a subscriber whose queue is full is dropped (and resumes).
-func (r *Room) publish(full, redacted []byte) {
+// publish hands an op's frame to every subscriber: the one of its lens,
+// made once and shared, never copied or encoded per subscriber. It never
+// blocks: a subscriber whose queue is full is dropped (and resumes). A
+// participant moved to another group by this op gets a snapshot of its new
+// view instead (encoded once per group).
+func (r *Room) publish(e *histEntry) {
+	var regrouped map[string][]byte
 	for s := range r.subs {
-		if s.audience == meeting.Full {
-			r.send(s, full)
-		} else {
-			r.send(s, redacted)
+		if e.regroup && s.lens.OwnGroupOnly {
+			if l := r.state.LensOf(s.actor); l.OwnGroupOnly && l.Group != s.lens.Group {
+				s.lens = l
+				if regrouped == nil {
+					regrouped = map[string][]byte{}
+				}
+				f, ok := regrouped[l.Group]
+				if !ok {
+					f = r.snapshotFrame(l)
+					regrouped[l.Group] = f
+				}
+				r.send(s, f)
+				continue
+			}
+		}
+		if f := e.frameFor(s.lens); f != nil {
+			r.send(s, f)
 		}
 	}
 }
@@ -641,7 +668,7 @@ func (r *Room) pushHistory(e histEntry) {
 func (r *Room) recheckSubscribers() {
 	for s := range r.subs {
 		actor, ok := r.state.Authenticate(s.tokenHash)
-		if ok && actor == s.actor && r.state.AudienceOf(actor) == s.audience {
+		if ok && actor == s.actor && r.state.AudienceOf(actor) == s.lens.Audience {
 			continue
 		}
 		code, reason := StatusRoleChanged, "role changed: reconnect"
@@ -811,14 +838,16 @@ func (r *Room) rebuild(poison string) {
 		r.sinceSnapshot = r.hub.opts.SnapshotEvery
 	}
 	r.log.Warn("meeting rebuilt from the log", "seq", r.state.Seq, "skipped", len(r.skip))
+	r.outlines = map[string]string{}
 	for s := range r.subs {
-		r.send(s, r.snapshotFrame(s.audience))
+		s.lens = r.state.LensOf(s.actor)
+		r.send(s, r.snapshotFrame(s.lens))
 	}
 	r.recheckSubscribers()
 }
 
-func (r *Room) snapshotFrame(a meeting.Audience) []byte {
-	return mustJSON(snapshotFrame{Type: frameSnapshot, Seq: r.state.Seq, State: r.state.View(a)})
+func (r *Room) snapshotFrame(l meeting.Lens) []byte {
+	return mustJSON(snapshotFrame{Type: frameSnapshot, Seq: r.state.Seq, State: r.state.ViewFor(l)})
 }
 
 // maybeSnapshot saves a snapshot every SnapshotEvery applied ops.
@@ -886,17 +915,17 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 		return meeting.Actor{}, false
 	}
 	s.actor = actor
-	s.audience = r.state.AudienceOf(actor)
+	s.lens = r.state.LensOf(actor)
 	s.send <- mustJSON(welcomeFrame{
 		Type:     frameWelcome,
 		Meeting:  r.id,
 		Role:     actor.Role,
 		MemberID: actor.MemberID,
-		Audience: s.audience.String(),
+		Audience: s.lens.Audience.String(),
 		Seq:      r.state.Seq,
 		Now:      r.hub.opts.Now().UTC().Truncate(time.Millisecond),
 	})
-	frames, fromHistory := r.catchUpFrames(s.audience, lastSeq, cap(s.send)/2)
+	frames, fromHistory := r.catchUpFrames(s.lens, lastSeq, cap(s.send)/2)
 	for _, frame := range frames {
 		s.send <- frame
 	}
@@ -914,10 +943,12 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 	return actor, true
 }
 
-// catchUpFrames returns what a client at lastSeq misses: the history frames
-// after lastSeq when the history holds them all and they fit in max frames,
-// else a snapshot.
-func (r *Room) catchUpFrames(a meeting.Audience, lastSeq uint64, max int) (frames [][]byte, fromHistory bool) {
+// catchUpFrames returns what a client of lens l at lastSeq misses: the
+// history frames after lastSeq (those of its lens) when the history holds
+// them all and they fit in max frames, else a snapshot. A participant
+// catching up across an op that may have moved it to another group gets a
+// snapshot: the frames it missed were made for the group it was in.
+func (r *Room) catchUpFrames(l meeting.Lens, lastSeq uint64, max int) (frames [][]byte, fromHistory bool) {
 	seq := r.state.Seq
 	if lastSeq == seq && lastSeq > 0 {
 		return nil, true
@@ -928,16 +959,18 @@ func (r *Room) catchUpFrames(a meeting.Audience, lastSeq uint64, max int) (frame
 			return cmpUint(e.seq, t)
 		})
 		frames = make([][]byte, 0, len(r.history)-i)
-		for _, e := range r.history[i:] {
-			if a == meeting.Full {
-				frames = append(frames, e.full)
-			} else {
-				frames = append(frames, e.redacted)
+		for j := range r.history[i:] {
+			e := &r.history[i+j]
+			if e.regroup && l.OwnGroupOnly {
+				return [][]byte{r.snapshotFrame(l)}, false
+			}
+			if f := e.frameFor(l); f != nil {
+				frames = append(frames, f)
 			}
 		}
 		return frames, true
 	}
-	return [][]byte{r.snapshotFrame(a)}, false
+	return [][]byte{r.snapshotFrame(l)}, false
 }
 
 func cmpUint(a, b uint64) int {

@@ -256,3 +256,58 @@ func (s *State) entityView(r Ref, a Audience) any {
 	}
 	return nil
 }
+
+// Lens is what one connection follows of the breakout groups' lists: all of
+// them (facilitators, the meeting's rapporteur, the projector), or, for a
+// participant, only its own group's. A phone shows its own group's lists
+// and the plenary merge, never another group's lists; leaving those out of
+// its view is what lets the server send a group's list edits (the bulk of
+// the traffic at steps IV–V) only to that group's phones.
+type Lens struct {
+	Audience Audience
+	// OwnGroupOnly: the lists of every group but Group are left out.
+	OwnGroupOnly bool
+	Group        string // the participant's breakout group, "" for none
+}
+
+// LensOf is the lens of an actor now.
+func (s *State) LensOf(a Actor) Lens {
+	l := Lens{Audience: s.AudienceOf(a)}
+	if l.Audience == Redacted && a.MemberID != "" {
+		l.OwnGroupOnly = true
+		if m := s.Members[a.MemberID]; m != nil {
+			l.Group = m.GroupID
+		}
+	}
+	return l
+}
+
+// ViewFor is the whole state as lens l sees it: View(l.Audience), where,
+// for a participant, every other group is its Outline.
+func (s *State) ViewFor(l Lens) any {
+	v := s.view(l.Audience)
+	if l.OwnGroupOnly {
+		v.Groups = make(map[string]*Group, len(s.Groups))
+		for id := range s.Groups {
+			if id == l.Group {
+				v.Groups[id] = s.Groups[id]
+			} else {
+				v.Groups[id] = s.Outline(id)
+			}
+		}
+	}
+	return v
+}
+
+// Outline is breakout group id as a participant of another group sees it:
+// everything but its lists (null on the wire). Nil when there is no such
+// group.
+func (s *State) Outline(id string) *Group {
+	g := s.Groups[id]
+	if g == nil {
+		return nil
+	}
+	o := *g
+	o.Lists = nil
+	return &o
+}

@@ -254,3 +254,85 @@ func TestMessages(t *testing.T) {
 }
 
 func codeMessageFR(c Code) string { fr, _ := codeMessage(c); return fr }
+
+// TestLensOf: facilitators, the meeting's rapporteur and the projector
+// follow every group's lists; a participant only its own group's (none
+// before the groups are made), whatever its role name.
+func TestLensOf(t *testing.T) {
+	m := richMeeting(t)
+	x09 := m.s.Members["x09"].GroupID
+	if x09 == "" {
+		t.Fatal("x09 is in no group")
+	}
+	for _, tc := range []struct {
+		name  string
+		actor Actor
+		want  Lens
+	}{
+		{"facilitator", fac, Lens{Audience: Full}},
+		{"projector", Actor{Role: RoleProjector}, Lens{Audience: Redacted}},
+		{"meeting rapporteur", Actor{Role: RoleRapporteur, MemberID: "x20"}, Lens{Audience: Full}},
+		{"participant", part("x09"), Lens{Audience: Redacted, OwnGroupOnly: true, Group: x09}},
+		{"former rapporteur", Actor{Role: RoleRapporteur, MemberID: "x09"}, Lens{Audience: Redacted, OwnGroupOnly: true, Group: x09}},
+		{"unknown member", part("nobody"), Lens{Audience: Redacted, OwnGroupOnly: true}},
+	} {
+		if got := m.s.LensOf(tc.actor); got != tc.want {
+			t.Errorf("%s: lens %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestViewForLeavesOtherGroupsListsOut: a participant's view is the
+// redacted view where every other group is its outline (no lists), and the
+// state is not changed by making it.
+func TestViewForLeavesOtherGroupsListsOut(t *testing.T) {
+	m := richMeeting(t)
+	before := m.s.Encode()
+	g := m.s.Members["x09"].GroupID
+	var v StateView
+	if err := json.Unmarshal(mustMarshal(t, m.s.ViewFor(m.s.LensOf(part("x09")))), &v); err != nil {
+		t.Fatal(err)
+	}
+	var redacted StateView
+	if err := json.Unmarshal(mustMarshal(t, m.s.ViewFor(Lens{Audience: Redacted})), &redacted); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Groups) != len(m.s.Groups) || len(v.Groups) < 2 {
+		t.Fatalf("%d groups in the view, %d in the state", len(v.Groups), len(m.s.Groups))
+	}
+	for id, vg := range v.Groups {
+		rg := redacted.Groups[id]
+		if id == g {
+			if len(vg.Lists) == 0 || !jsonEqual(t, mustMarshal(t, vg), mustMarshal(t, rg)) {
+				t.Errorf("own group %s differs from the projector's", id)
+			}
+			continue
+		}
+		if vg.Lists != nil {
+			t.Errorf("group %s: the participant of %s is shown its lists", id, g)
+		}
+		rg.Lists = nil
+		if !jsonEqual(t, mustMarshal(t, vg), mustMarshal(t, rg)) || !jsonEqual(t, mustMarshal(t, vg), mustMarshal(t, m.s.Outline(id))) {
+			t.Errorf("group %s: outline %s, want the group without its lists", id, mustMarshal(t, vg))
+		}
+	}
+	v.Groups, redacted.Groups = nil, nil
+	if !jsonEqual(t, mustMarshal(t, v), mustMarshal(t, redacted)) {
+		t.Error("apart from the groups, a participant's view differs from the redacted view")
+	}
+	if m.s.Outline("no-such-group") != nil {
+		t.Error("the outline of a missing group is not nil")
+	}
+	if !bytes.Equal(before, m.s.Encode()) {
+		t.Error("making a view changed the state")
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
