@@ -478,3 +478,68 @@ func csvBody(c *gin.Context) (io.Reader, error) {
 	}
 	return nil, errors.New("no file in the form")
 }
+
+// screenLinkResponse holds the projector's new secret link: shown once to
+// the facilitator who asked, never stored in clear nor logged.
+type screenLinkResponse struct {
+	ScreenURL string `json:"screenUrl"`
+}
+
+// newScreenLink answers POST /api/meetings/:id/screen-link: a facilitator
+// whose projector link leaked (photographed, left open on a lent laptop)
+// revokes every projector token, which closes the projector's live
+// connection (4005), and gets a fresh secret link for the screen.
+func (s *Server) newScreenLink(c *gin.Context) {
+	room, ok := s.roomByID(c)
+	if !ok {
+		return
+	}
+	actor, ok := s.facilitator(c, room)
+	if !ok {
+		return
+	}
+	lang := langOf(c)
+	// The domain refuses token.issue once the meeting is purged but still
+	// accepts token.revoke: refuse up front rather than revoke the screen
+	// without giving a new link.
+	purged := false
+	if err := room.Read(c.Request.Context(), func(st *meeting.State) { purged = st.Purged }); err != nil {
+		writeHubError(c, err)
+		return
+	}
+	if purged {
+		writeRefusal(c, &meeting.Error{Code: meeting.CodePurged, Detail: "personal data purged"}, lang)
+		return
+	}
+	revoke, err := json.Marshal(meeting.TokenRevoke{Projector: true})
+	if err != nil {
+		writeError(c, http.StatusInternalServerError, "internal", "cannot encode the revocation")
+		return
+	}
+	res, err := room.Submit(c.Request.Context(), &meeting.Op{ID: uuid.NewString(), Type: meeting.OpTokenRevoke, Actor: actor, Payload: revoke})
+	if err != nil {
+		writeHubError(c, err)
+		return
+	}
+	if res.Err != nil {
+		writeRefusal(c, res.Err, lang)
+		return
+	}
+	secret := newSecret()
+	issue, err := json.Marshal(meeting.TokenIssue{Hash: hub.TokenHash(secret), Role: meeting.RoleProjector})
+	if err != nil {
+		writeError(c, http.StatusInternalServerError, "internal", "cannot encode the new token")
+		return
+	}
+	system := meeting.Actor{Role: meeting.RoleSystem}
+	res, err = room.Submit(c.Request.Context(), &meeting.Op{ID: uuid.NewString(), Type: meeting.OpTokenIssue, Actor: system, Payload: issue})
+	if err != nil {
+		writeHubError(c, err)
+		return
+	}
+	if res.Err != nil {
+		writeRefusal(c, res.Err, lang)
+		return
+	}
+	c.JSON(http.StatusOK, screenLinkResponse{ScreenURL: s.publicURL + "/s/" + room.ID() + "/" + secret})
+}

@@ -41,6 +41,7 @@ func (s *Server) routes() http.Handler {
 	api.GET("/join/:code/members", s.searchMembers)
 	api.POST("/meetings/:id/join", s.join)
 	api.POST("/meetings/:id/members/import", s.importMembers)
+	api.POST("/meetings/:id/screen-link", s.newScreenLink)
 	api.GET("/meetings/:id/report.txt", s.report("txt"))
 	api.GET("/meetings/:id/report.csv", s.report("csv"))
 	api.GET("/meetings/:id/report.json", s.report("json"))
