@@ -73,10 +73,11 @@ type client struct {
 	token string
 
 	conn    *websocket.Conn
-	ready   chan struct{} // closed once the first snapshot (or subscription) arrived
+	ready   chan struct{} // closed once the first snapshot (or every subscription) arrived
 	readyMu sync.Once
-	gone    atomic.Bool // the connection ended
-	byUs    atomic.Bool // we closed it
+	subsOK  atomic.Int32 // centrifuge: subscriptions confirmed (ready once all are)
+	gone    atomic.Bool  // the connection ended
+	byUs    atomic.Bool  // we closed it
 
 	// Setup ops (not measured) waiting for their ack or refusal.
 	mu       sync.Mutex
@@ -95,6 +96,7 @@ type runner struct {
 	ops     []opRecord
 	prefix  string // op ids are prefix + 12 hex digits of the op index
 	qprefix string // quality ids likewise
+	cfBase  uint64 // centrifuge: command id of op 0 (1 is connect, 2 up to cfBase-1 the subscriptions)
 	runTag  string // tells this run's meetings apart on a shared server
 
 	meetings  []*meetingRun
@@ -213,11 +215,23 @@ func (c *client) dial(ctx context.Context) error {
 	conn.SetReadLimit(16 << 20)
 	c.conn = conn
 	var hello []byte
-	if r.centrifuge() {
+	switch {
+	case r.centrifuge():
 		name := c.m.id + "/" + strconv.Itoa(int(c.role)) + "/" + strconv.Itoa(int(c.idx))
-		hello = []byte(`{"id":1,"connect":{"token":` + strconv.Quote(name) + `,"name":"loadgen"}}` + "\n" +
-			`{"id":2,"subscribe":{"channel":"m:` + c.m.id + `","recover":true}}`)
-	} else {
+		hello = []byte(`{"id":1,"connect":{"token":` + strconv.Quote(name) + `,"name":"loadgen"}}`)
+		for k, ch := range c.centrifugeChannels() {
+			hello = append(hello, "\n{\"id\":"+strconv.Itoa(2+k)+`,"subscribe":{"channel":`+strconv.Quote(ch)+`,"recover":true}}`...)
+		}
+	case r.t.kind == targetBare:
+		// The bare hub has no tokens to read a role and a group from: the
+		// hello says them (our server is never sent these fields).
+		hello = []byte(`{"type":"hello","meeting":` + strconv.Quote(c.m.id) + `,"token":` + strconv.Quote(c.token) +
+			`,"lastSeq":0,"lang":"fr","role":"` + roleName(c.role) + `"`)
+		if c.group >= 0 {
+			hello = append(hello, `,"group":`+strconv.Quote(c.m.groupIDs[c.group])...)
+		}
+		hello = append(hello, '}')
+	default:
 		hello = []byte(`{"type":"hello","meeting":` + strconv.Quote(c.m.id) + `,"token":` + strconv.Quote(c.token) +
 			`,"lastSeq":0,"lang":"fr"}`)
 	}
@@ -261,6 +275,43 @@ func (c *client) readLoop() {
 			return
 		}
 	}
+}
+
+// roleName is a role as the bare hub's hello names it.
+func roleName(role uint8) string {
+	switch role {
+	case roleProjector:
+		return "projector"
+	case roleFacilitator:
+		return "facilitator"
+	}
+	return "participant"
+}
+
+// meetingChannel is the centrifuge channel of a meeting's meeting-wide ops
+// (step changes); groupChannel the channel of one breakout group's list
+// edits. Routing by channel is how centrifuge does what our hub does by lens.
+func meetingChannel(m *meetingRun) string { return "m:" + m.id }
+
+func groupChannel(m *meetingRun, group int32) string {
+	return "m:" + m.id + ":g:" + m.groupIDs[group]
+}
+
+// centrifugeChannels are the channels c subscribes to: a phone its
+// meeting's and its group's, the projector and the facilitators their
+// meeting's and every group's.
+func (c *client) centrifugeChannels() []string {
+	out := []string{meetingChannel(c.m)}
+	if c.role == roleParticipant {
+		if c.group >= 0 {
+			out = append(out, groupChannel(c.m, c.group))
+		}
+		return out
+	}
+	for g := range c.m.groupIDs {
+		out = append(out, groupChannel(c.m, int32(g)))
+	}
+	return out
 }
 
 func (c *client) markReady() { c.readyMu.Do(func() { close(c.ready) }) }
@@ -340,10 +391,11 @@ func (c *client) handleCentrifuge(msg []byte) {
 			continue
 		}
 		id, _ := topUint(line, "id")
+		base := c.r.cfBase
 		if e := topField(line, "error"); e != nil {
 			code, _ := topUint(e, "code")
-			if id >= 3 && int(id-3) < len(c.r.ops) {
-				c.refusedOp(int(id-3), "centrifuge_"+strconv.FormatUint(code, 10))
+			if id >= base && id-base < uint64(len(c.r.ops)) {
+				c.refusedOp(int(id-base), "centrifuge_"+strconv.FormatUint(code, 10))
 			} else {
 				c.r.countErrorFrame("centrifuge_" + strconv.FormatUint(code, 10))
 				fmt.Fprintf(c.r.stderr, "centrifuge error reply: %s\n", line)
@@ -351,10 +403,12 @@ func (c *client) handleCentrifuge(msg []byte) {
 			continue
 		}
 		switch {
-		case id == 2:
-			c.markReady()
-		case id >= 3 && int(id-3) < len(c.r.ops):
-			c.acked(int(id - 3))
+		case id >= 2 && id < base:
+			if int(c.subsOK.Add(1)) == len(c.centrifugeChannels()) {
+				c.markReady()
+			}
+		case id >= base && id-base < uint64(len(c.r.ops)):
+			c.acked(int(id - base))
 		}
 	}
 }
@@ -472,8 +526,14 @@ func (r *runner) send(ctx context.Context, i int) {
 	}
 	var frame []byte
 	if r.centrifuge() {
-		frame = []byte(`{"id":` + strconv.Itoa(i+3) + `,"publish":{"channel":"m:` + m.id + `","data":{"opId":"` + r.opID(i) +
-			`","op":"` + kind + `","payload":` + payload + `}}}`)
+		// A list edit goes to its group's channel, a step change to the
+		// meeting's, as our hub routes them.
+		channel := meetingChannel(m)
+		if !op.step {
+			channel = groupChannel(m, c.group)
+		}
+		frame = []byte(`{"id":` + strconv.FormatUint(uint64(i)+r.cfBase, 10) + `,"publish":{"channel":` + strconv.Quote(channel) +
+			`,"data":{"opId":"` + r.opID(i) + `","op":"` + kind + `","payload":` + payload + `}}}`)
 	} else {
 		frame = []byte(`{"type":"op","id":"` + r.opID(i) + `","op":"` + kind + `","payload":` + payload + `}`)
 	}

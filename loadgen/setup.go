@@ -55,6 +55,9 @@ func (r *runner) setupRelays() {
 		m.projector.token = "projector"
 		m.facilitators[0].token, m.facilitators[1].token = "fac0", "fac1"
 		r.meetings = append(r.meetings, m)
+		// Command ids for centrifuge: 1 connect, then one subscription per
+		// channel (the meeting's and every group's at most), then the ops.
+		r.cfBase = uint64(2 + 1 + len(m.groupIDs))
 	}
 }
 

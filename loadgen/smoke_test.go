@@ -63,10 +63,12 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if want := edits * 3; res.LatPeers.Count != want {
 		t.Errorf("peer samples %d, want %d", res.LatPeers.Count, want)
 	}
-	// Each op is one changes frame to every connection of its meeting plus
-	// one ack.
-	if want := uint64(res.OpsPlanned)*(perMeeting+1) - 0; res.FramesDelivered != want {
-		t.Errorf("frames delivered %d, want %d", res.FramesDelivered, want)
+	// Routed like our hub: an edit is one changes frame to each phone of
+	// its group (sender included), the projector and the two facilitators,
+	// plus the ack; a step change one to every connection plus the ack.
+	perEdit := uint64(cfg.wl.GroupSize + 3 + 1)
+	if want := edits*perEdit + uint64(waveOps)*(perMeeting+1); res.FramesDelivered != want {
+		t.Errorf("frames delivered %d, want %d (%d per edit, %d per step change)", res.FramesDelivered, want, perEdit, perMeeting+1)
 	}
 	if res.LatAck.P99ms <= 0 || res.LatAck.P99ms > 10000 || res.AckedPerSec <= 0 {
 		t.Errorf("implausible ack latency %+v or rate %v", res.LatAck, res.AckedPerSec)
