@@ -1,11 +1,18 @@
 // Command centrifuge is the peer our server is benchmarked against: a
 // minimal room relay built on github.com/centrifugal/centrifuge (the most
 // complete Go real-time engine), with history and recovery on and the
-// in-memory broker, doing the same work as our hub minus the domain: every
-// connection of a meeting subscribes to one channel "m:<meeting>", a
-// participant's edit is a client publish into it (kept in the channel's
-// history stream, the publish reply is the ack), and the publication is
-// pushed to every subscriber of the meeting.
+// in-memory broker, doing the same work as our hub minus the domain, and
+// routing the same way with centrifuge's own means, channels: each meeting
+// has a channel "m:<meeting>" for meeting-wide ops (step changes) and one
+// channel "m:<meeting>:g:<group>" per breakout group for that group's list
+// edits. A phone subscribes to its meeting's channel and its group's; the
+// projector and the facilitators to the meeting's and every group's (one
+// connection, several subscriptions, recovery on each). A participant's edit
+// is a client publish into its group's channel (kept in that channel's
+// history stream, the publish reply is the ack), pushed to the group's
+// phones, the projector and the facilitators; a step change is published
+// into the meeting's channel and pushed to everyone. As in the bare hub,
+// nothing is checked: who subscribes to what is the client's choice.
 //
 // It lives in its own Go module so that centrifuge's dependencies stay out
 // of the application's go.mod. Our load generator (../../loadgen) starts it
@@ -38,7 +45,7 @@ import (
 
 // Tunables of the relay, chosen to match our hub's defaults.
 const (
-	historySize = 1024             // publications kept per meeting for recovery (our hub: HistorySize 1024)
+	historySize = 1024             // publications kept per channel for recovery (our hub: HistorySize 1024)
 	historyTTL  = 30 * time.Minute // a meeting's stream expires after this long without a publish
 	queueBytes  = 1 << 20          // per-connection send queue before it is closed as slow (centrifuge default)
 )
@@ -97,8 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newNode is a centrifuge node with the in-memory broker (the default) in
-// which anyone may connect, subscribe to a meeting channel with recovery,
-// and publish into it with history.
+// which anyone may connect, subscribe to any meeting or group channel
+// ("m:…") with recovery, and publish into it with history.
 func newNode() (*centrifuge.Node, error) {
 	node, err := centrifuge.New(centrifuge.Config{
 		LogLevel:           centrifuge.LogLevelError,
