@@ -19,9 +19,13 @@ const store = sync.store;
 let regions = [];
 let current = SECTIONS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'meeting';
 
+// afterAck holds what to say once an op is acked, by op id.
+const afterAck = new Map();
+
 sync.on('status', showSync)
   .on('update', render)
-  .on('refused', (f) => announce(f.message || f.code, 'error'))
+  .on('ack', (id) => { const fn = afterAck.get(id); if (fn) { afterAck.delete(id); fn(); } })
+  .on('refused', (f) => { afterAck.delete(f.id); announce(f.message || f.code, 'error'); })
   .on('fatal', () => fill($('#main'), h('p', { class: 'card error', text: t('console.noAccess') })));
 
 onLang(() => { sync.setLang(lang()); build(); render(); showSync(sync.status); });
@@ -173,7 +177,53 @@ function buildMeeting() {
         h('dt', { text: t('index.joinCode') }), h('dd', { class: 'code', id: 'console-code', text: m.joinCode || '' }),
         h('dt', { text: t('index.joinLink') }), h('dd', null, joinUrl ? h('a', { href: joinUrl, text: joinUrl }) : ''),
         h('dt', { text: t('index.screenLink') }), h('dd', { class: 'muted', text: t('console.screenLinkHint') })));
-    })));
+    }),
+    buildScreenLink()));
+}
+
+// screenUrl is the projector link made from this page: the server keeps only
+// its hash, so it is shown here until the page is left.
+let screenUrl = '';
+
+// buildScreenLink lets a facilitator replace a projector link that leaked:
+// the screen open with the old one is disconnected and the new one is shown
+// (and copied when the browser allows it).
+function buildScreenLink() {
+  const out = h('div', { id: 'screen-link-out', class: 'stack' });
+  const copyLink = () => navigator.clipboard.writeText(screenUrl)
+    .then(() => announce(t('common.copied')), () => announce(t('common.copyFailed'), 'error'));
+  const show = () => fill(out, screenUrl ? [
+    h('p', { class: 'ok', text: `✓ ${t('console.newScreenLinkDone')}` }),
+    h('a', { href: screenUrl, id: 'screen-link-new', class: 'code', target: '_blank', rel: 'noopener', text: screenUrl }),
+    h('button', { type: 'button', class: 'secondary small', id: 'screen-link-copy', text: t('console.copyLink'), on: { click: copyLink } })] : null);
+  const btn = h('button', {
+    type: 'button', class: 'secondary', id: 'screen-link-btn', text: t('console.newScreenLink'),
+    on: {
+      click: async () => {
+        if (!confirm(t('console.newScreenLinkConfirm'))) return;
+        btn.disabled = true;
+        try {
+          const res = await api('POST', `/api/meetings/${encodeURIComponent(meetingId)}/screen-link`);
+          screenUrl = res.screenUrl;
+          show();
+          try {
+            await navigator.clipboard.writeText(screenUrl);
+            announce(t('console.newScreenLinkCopied'));
+          } catch {
+            announce(t('console.newScreenLinkDone'));
+          }
+        } catch (err) {
+          announce(err.message, 'error');
+        } finally {
+          btn.disabled = false;
+          btn.focus();
+        }
+      },
+    },
+  });
+  show();
+  return h('div', { class: 'card stack', id: 'screen-card' }, h('h3', { text: t('console.screenTitle') }),
+    h('p', { class: 'muted', text: t('console.newScreenLinkHint') }), btn, out);
 }
 
 // --- Members: import, add, edit ---
@@ -331,10 +381,22 @@ function drawCheckin(el) {
     const status = m.present ? `${t('checkin.present')}${last ? ` ${t('checkin.since')} ${timeOf(last.in)}` : ''}${m.remote ? ` (${t('checkin.remote')})` : ''}`
       : last && last.out ? `${t('checkin.left')} ${timeOf(last.out)}` : t('checkin.absent');
     return h('li', null, h('span', { class: 'grow' }, h('strong', { text: m.name }), ` · ${M.actionGroupName(store, m.actionGroupId)} — `, h('span', { class: m.present ? 'ok' : 'muted', text: status })),
-      m.present ? h('button', { type: 'button', class: 'secondary small', text: t('checkin.out'), on: { click: () => send('member.checkout', { memberId: m.id }) } })
+      m.present ? [h('button', { type: 'button', class: 'secondary small', text: t('checkin.out'), on: { click: () => send('member.checkout', { memberId: m.id }) } }),
+        h('button', {
+          type: 'button', class: 'secondary small sign-out', dataset: { member: m.id }, text: t('checkin.signOut'),
+          'aria-label': `${t('checkin.signOut')} : ${m.name}`, on: { click: () => signOut(m) },
+        })]
         : [h('button', { type: 'button', class: 'small', text: t('checkin.in'), on: { click: () => send('member.checkin', { memberId: m.id, remote: false }) } }),
           h('button', { type: 'button', class: 'secondary small', text: t('checkin.inRemote'), on: { click: () => send('member.checkin', { memberId: m.id, remote: true }) } })]);
   })));
+}
+
+// signOut revokes every token of a member (a lost or lent phone), once
+// confirmed. The member stays checked in and can join again with the code.
+function signOut(m) {
+  if (!confirm(t('checkin.signOutConfirm', { name: m.name }))) return;
+  const id = send('token.revoke', { memberId: m.id });
+  afterAck.set(id, () => announce(t('checkin.signedOut', { name: m.name })));
 }
 
 // --- Bilans (step II) ---

@@ -22,7 +22,20 @@ const DRAW = {};
 initLang($('#lang'));
 onLang(() => { if (sync) sync.setLang(lang()); layoutKey = ''; render(); showSync(sync ? sync.status : ''); });
 
+// showSignedOut tells a phone sent back to the join page because its token
+// stopped opening the meeting (the facilitators signed it out) why it is
+// there and what to do.
+function showSignedOut() {
+  if (!sessionStorage.getItem('signedOut')) return;
+  sessionStorage.removeItem('signedOut');
+  const note = h('p', { id: 'signed-out', class: 'card warn', role: 'status', text: t('phone.signedOut') });
+  $('#join-h').after(note);
+  announce(t('phone.signedOut'), 'info', false);
+  onLang(() => { note.textContent = t('phone.signedOut'); });
+}
+
 async function start() {
+  showSignedOut();
   if (meetingId && localStorage.getItem(`token:${meetingId}`)) return connect();
   if (joinCode) {
     try {
@@ -126,6 +139,8 @@ function connect() {
       // The token no longer opens the meeting (revoked, purged): join again.
       localStorage.removeItem(`token:${meetingId}`);
       const code = joinCode || store.meeting.joinCode;
+      // The join page says why the phone is there (see showSignedOut).
+      if (code) sessionStorage.setItem('signedOut', '1');
       location.assign(code ? `/join/${code}` : '/');
     })
     .start();
