@@ -377,11 +377,14 @@ func (c *client) handleCentrifuge(msg []byte) {
 		if len(line) == 0 {
 			continue
 		}
-		c.count(len(line))
 		if string(line) == "{}" { // server ping: answer pong
+			// Not counted as a delivered frame: our server and the bare
+			// hub ping with WebSocket control frames, which no client
+			// reads as a message.
 			go c.conn.Write(context.Background(), websocket.MessageText, []byte("{}"))
 			continue
 		}
+		c.count(len(line))
 		if push := topField(line, "push"); push != nil {
 			if data := topField(topField(push, "pub"), "data"); data != nil {
 				if i := c.r.opIndex(topString(data, "opId")); i >= 0 {
