@@ -5,7 +5,9 @@
 // loopback: M meetings of N participants (groups of 10) plus a projector and
 // two facilitators each; participants edit their group's quality lists at a
 // total rate (seeded Poisson arrivals), the facilitators of every meeting
-// change the step at the same moments. On our server the meetings are
+// change the step at the same moments. All three targets route alike: an
+// edit goes to its group's phones, the projector and the facilitators, a
+// step change to every connection of the meeting. On our server the meetings are
 // created and the participants joined through the real REST API. It reports
 // connections held, ops acked/s, frames delivered/s, latencies edit→ack,
 // edit→projector, edit→group peers and step→every screen (p50/p99/max),
