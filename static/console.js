@@ -194,8 +194,8 @@ function buildScreenLink() {
     .then(() => announce(t('common.copied')), () => announce(t('common.copyFailed'), 'error'));
   const show = () => fill(out, screenUrl ? [
     h('p', { class: 'ok', text: `✓ ${t('console.newScreenLinkDone')}` }),
-    h('a', { href: screenUrl, id: 'screen-link-new', class: 'code', target: '_blank', rel: 'noopener', text: screenUrl }),
-    h('button', { type: 'button', class: 'secondary small', id: 'screen-link-copy', text: t('console.copyLink'), on: { click: copyLink } })] : null);
+    h('p', { class: 'url' }, h('a', { href: screenUrl, id: 'screen-link-new', target: '_blank', rel: 'noopener', text: screenUrl })),
+    h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary small', id: 'screen-link-copy', text: t('console.copyLink'), on: { click: copyLink } }))] : null);
   const btn = h('button', {
     type: 'button', class: 'secondary', id: 'screen-link-btn', text: t('console.newScreenLink'),
     on: {
