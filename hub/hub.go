@@ -31,15 +31,18 @@ type Scrubber interface {
 // Options tunes a Hub. Zero values take the documented defaults.
 type Options struct {
 	// HistorySize is how many applied ops per meeting are kept encoded in
-	// memory to resume a client without a snapshot. Default 1024.
+	// memory (at least; up to a quarter more) to resume a client without a
+	// snapshot. Default SendQueue/2: a catch-up from the history is at most
+	// SendQueue/2 frames, so older frames would never be sent.
 	HistorySize int
 	// SnapshotEvery is how many applied ops go by between two snapshots of a
 	// meeting in the store (cold start replays at most that many). Default 500.
 	SnapshotEvery int
 	// SendQueue is how many frames may wait for one connection before it is
-	// closed as too slow (it then resumes). Default 256.
+	// closed as too slow (it then resumes). Default 128 (a meeting's
+	// projector gets about ten frames a second at steps IV–V).
 	SendQueue int
-	// BatchMax is the most ops appended in one store call. Default 64, and
+	// BatchMax is the most ops appended in one store call. Default 64, but
 	// at most SendQueue/4 so that one batch cannot fill a reading client's
 	// queue.
 	BatchMax int
@@ -97,14 +100,14 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.HistorySize <= 0 {
-		o.HistorySize = 1024
-	}
 	if o.SnapshotEvery <= 0 {
 		o.SnapshotEvery = 500
 	}
 	if o.SendQueue <= 0 {
-		o.SendQueue = 256
+		o.SendQueue = 128
+	}
+	if o.HistorySize <= 0 {
+		o.HistorySize = max(1, o.SendQueue/2)
 	}
 	if o.BatchMax <= 0 {
 		o.BatchMax = 64

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -589,6 +590,9 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 			redacted: encodeChanges(op, redacted),
 			regroup:  regroups(ch),
 		}
+		if bytes.Equal(e.full, e.redacted) {
+			e.redacted = e.full // most ops hold no personal data: keep one copy
+		}
 		e.outsider, e.insiders = r.participantFrames(op, redacted, e.redacted)
 		return true
 	}()
@@ -657,7 +661,7 @@ func encodeChanges(op *meeting.Op, ch []meeting.Change) []byte {
 
 func (r *Room) pushHistory(e histEntry) {
 	r.history = append(r.history, e)
-	if n := r.hub.opts.HistorySize; len(r.history) > 2*n {
+	if n := r.hub.opts.HistorySize; len(r.history) > n+n/4+1 {
 		r.history = slices.Clone(r.history[len(r.history)-n:])
 	}
 }
