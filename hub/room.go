@@ -618,8 +618,12 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 		r.sinceSnapshot = r.hub.opts.SnapshotEvery
 		r.scrub = true
 	}
-	r.recheckSubscribers()
-	r.presenceDirty = true // group moves change presence
+	if meeting.AccessMayChange(op.Type, ch) {
+		r.recheckSubscribers()
+	}
+	if e.regroup {
+		r.presenceDirty = true // presence lists who is in which group
+	}
 	return true
 }
 

@@ -188,6 +188,24 @@ func (s *State) Authenticate(tokenHash string) (Actor, bool) {
 	return Actor{}, false
 }
 
+// AccessMayChange tells whether an op of type opType that changed ch may
+// have changed what a token opens (Authenticate) or the audience it gets
+// (AudienceOf): token ops, and ops that change a member or the meeting
+// itself (member removed, rapporteur set, purge). The others (list edits,
+// the bulk of a meeting) cannot, so a server need not re-check its
+// connections after them.
+func AccessMayChange(opType string, ch Changes) bool {
+	if opType == OpTokenIssue || opType == OpTokenRevoke {
+		return true
+	}
+	for _, r := range ch {
+		if r.Kind == KindMember || r.Kind == KindMeeting {
+			return true
+		}
+	}
+	return false
+}
+
 // AudienceOf is the view an actor receives.
 func (s *State) AudienceOf(a Actor) Audience {
 	switch a.Role {

@@ -139,6 +139,15 @@ func (m *meetingT) run(op *Op) (Changes, *Error) {
 		for _, r := range ch {
 			listed[r] = true
 		}
+		if !AccessMayChange(op.Type, ch) {
+			for h := range m.s.Tokens {
+				a0, ok0 := prev.Authenticate(h)
+				a1, ok1 := m.s.Authenticate(h)
+				if a0 != a1 || ok0 != ok1 || prev.AudienceOf(a0) != m.s.AudienceOf(a1) {
+					m.t.Fatalf("%s changed what a token opens, but AccessMayChange says it cannot", op.Type)
+				}
+			}
+		}
 		for _, a := range []Audience{Full, Redacted} {
 			was, is := entityJSON(prev, a), entityJSON(m.s, a)
 			for r, v := range is {
