@@ -78,6 +78,8 @@ type Room struct {
 	presenceDirty bool
 	presenceTimer *time.Timer
 	lastPresence  []byte
+	saving        bool              // a snapshot is being saved (maybeSnapshot)
+	saved         chan error        // its outcome
 	outlines      map[string]string // group id → its last outline sent (lens.go)
 	log           *slog.Logger
 }
@@ -103,6 +105,7 @@ func newRoom(h *Hub, id string, r *replayed) *Room {
 		skip:          r.skip,
 		subs:          map[*subscriber]struct{}{},
 		outlines:      map[string]string{},
+		saved:         make(chan error, 1),
 		sinceSnapshot: r.sinceSnapshot,
 		scrub:         r.scrub,
 		log:           h.opts.Logger.With("meeting", id),
@@ -193,6 +196,7 @@ func (r *Room) call(ctx context.Context, fn func()) error {
 // loop is the actor. It stops when the hub closes or the room is removed.
 func (r *Room) loop() {
 	defer close(r.done)
+	defer r.finishSnapshots()
 	defer r.shutdown()
 	if r.scrub {
 		// Loaded purged but not scrubbed (the process stopped in
@@ -230,6 +234,8 @@ func (r *Room) loop() {
 			}
 		case up := <-r.storeUp:
 			r.storeChanged(up)
+		case err := <-r.saved:
+			r.snapshotSaved(err)
 		case <-presenceC:
 			presenceC = nil
 			r.presenceTimer = nil
@@ -858,9 +864,101 @@ func (r *Room) snapshotFrame(l meeting.Lens) []byte {
 	return mustJSON(snapshotFrame{Type: frameSnapshot, Seq: r.state.Seq, State: r.state.ViewFor(l)})
 }
 
-// maybeSnapshot saves a snapshot every SnapshotEvery applied ops.
+// maybeSnapshot saves a snapshot every SnapshotEvery applied ops. The
+// state is encoded here; the save and the trim that follows are done on
+// another goroutine (they wait for the store's commits, and the meeting's
+// ops should not: a hundred meetings reaching their snapshot together made
+// every edit wait), whose outcome comes back on r.saved. The snapshot
+// after a purge is saved and scrubbed here: nothing must go out before.
 func (r *Room) maybeSnapshot() {
-	if r.sinceSnapshot < r.hub.opts.SnapshotEvery {
+	if r.sinceSnapshot < r.hub.opts.SnapshotEvery || r.saving {
+		return
+	}
+	data, err := func() (data []byte, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("encode panicked: %v", p)
+			}
+		}()
+		return r.state.Encode(), nil
+	}()
+	if err != nil {
+		r.log.Warn("snapshot not encoded", "seq", r.state.Seq, "err", err)
+		return
+	}
+	seq := r.state.Seq
+	if !r.scrub || r.hub.opts.Scrubber == nil {
+		r.scrub = false
+		r.sinceSnapshot = 0
+		r.saving = true
+		go func() { r.saved <- r.saveSnapshot(seq, data) }()
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+	err = r.hub.log.SaveSnapshot(ctx, r.id, seq, data)
+	cancel()
+	if err != nil {
+		r.log.Warn("snapshot not saved", "seq", seq, "err", err)
+		return
+	}
+	r.sinceSnapshot = 0
+	// After a purge: the trimmed ops must leave the file too (a
+	// compaction, rare enough to afford). Retried at the next snapshot on
+	// failure. Not under the hub's context: a shutdown waits for the scrub
+	// rather than leave the log half rewritten.
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	err = r.hub.opts.Scrubber.Scrub(ctx, r.id)
+	cancel()
+	if err != nil {
+		r.log.Warn("log not scrubbed after the purge", "err", err)
+		return
+	}
+	r.scrub = false
+}
+
+// saveSnapshot saves a snapshot of the meeting at seq and trims the log
+// behind it. It runs on its own goroutine: it touches nothing of the room
+// but its id and the hub's (concurrency-safe) log and logger.
+func (r *Room) saveSnapshot(seq uint64, data []byte) error {
+	ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+	defer cancel()
+	if err := r.hub.log.SaveSnapshot(ctx, r.id, seq, data); err != nil {
+		return err
+	}
+	_, findsIDs := r.hub.log.(store.IDLookup)
+	if t, ok := r.hub.log.(store.Trimmer); ok && (r.hub.shared || findsIDs) {
+		// The log drops what the snapshot covers (Redis keeps it in
+		// memory; bolt would grow for ever). The op ids stay known to the
+		// store: a room rebuilt from a trimmed log does not know the
+		// trimmed ops' ids, so a phone re-sending one after a restart is
+		// acked through store.IDLookup (lookupLogged) rather than
+		// refused (conflict, not_found). A log that cannot look ids up
+		// is trimmed only when shared.
+		if err := t.Trim(ctx, r.id); err != nil {
+			r.log.Warn("log not trimmed", "err", err)
+		}
+	}
+	return nil
+}
+
+// finishSnapshots, when the loop ends, waits for a snapshot being saved
+// (the store is closed after the rooms) and, when the hub is shutting down
+// (not when the meeting is being removed: it is about to be deleted), saves
+// one of the last state if enough ops went by, so the next start replays
+// fewer ops.
+func (r *Room) finishSnapshots() {
+	if r.saving {
+		if err := <-r.saved; err != nil {
+			r.sinceSnapshot = max(r.sinceSnapshot, r.hub.opts.SnapshotEvery)
+		}
+		r.saving = false
+	}
+	select {
+	case <-r.stop:
+		return
+	default:
+	}
+	if r.hub.ctx.Err() == nil || r.scrub || r.stale || r.sinceSnapshot < r.hub.opts.SnapshotEvery {
 		return
 	}
 	data, err := func() (data []byte, err error) {
@@ -872,46 +970,26 @@ func (r *Room) maybeSnapshot() {
 		return r.state.Encode(), nil
 	}()
 	if err == nil {
-		ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err = r.hub.log.SaveSnapshot(ctx, r.id, r.state.Seq, data)
 		cancel()
 	}
 	if err != nil {
-		r.log.Warn("snapshot not saved", "seq", r.state.Seq, "err", err)
+		r.log.Warn("snapshot not saved at shutdown", "seq", r.state.Seq, "err", err)
+	}
+}
+
+// snapshotSaved takes the outcome of a snapshot save: a failed one is
+// tried again at the next op; if enough ops went by meanwhile (or a purge
+// waits for its scrub) the next one starts now.
+func (r *Room) snapshotSaved(err error) {
+	r.saving = false
+	if err != nil {
+		r.log.Warn("snapshot not saved", "err", err)
+		r.sinceSnapshot = max(r.sinceSnapshot, r.hub.opts.SnapshotEvery)
 		return
 	}
-	r.sinceSnapshot = 0
-	if r.scrub && r.hub.opts.Scrubber != nil {
-		// After a purge: the trimmed ops must leave the file too (a
-		// compaction, rare enough to afford). Retried at the next
-		// snapshot on failure. Not under the hub's context: a shutdown
-		// waits for the scrub rather than leave the log half rewritten.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := r.hub.opts.Scrubber.Scrub(ctx, r.id)
-		cancel()
-		if err != nil {
-			r.log.Warn("log not scrubbed after the purge", "err", err)
-			return
-		}
-		r.scrub = false
-		return
-	}
-	r.scrub = false
-	_, findsIDs := r.hub.log.(store.IDLookup)
-	if t, ok := r.hub.log.(store.Trimmer); ok && (r.hub.shared || findsIDs) {
-		// The log drops what the snapshot covers (Redis keeps it in
-		// memory; bolt would grow for ever). The op ids stay known to the
-		// store: a room rebuilt from a trimmed log does not know the
-		// trimmed ops' ids, so a phone re-sending one after a restart is
-		// acked through store.IDLookup (lookupLogged) rather than
-		// refused (conflict, not_found). A log that cannot look ids up
-		// is trimmed only when shared.
-		ctx, cancel := context.WithTimeout(r.hub.ctx, r.hub.opts.AppendTimeout)
-		if err := t.Trim(ctx, r.id); err != nil {
-			r.log.Warn("log not trimmed", "err", err)
-		}
-		cancel()
-	}
+	r.maybeSnapshot() // ops went by meanwhile, or a purge waits
 }
 
 // subscribe authenticates a connection and registers it, queueing the welcome
