@@ -134,7 +134,7 @@ func (s *Server) authenticate(c *gin.Context, room *hub.Room, secret string) (me
 // must come from the public URL's origin (or carry no Origin: non-browser
 // clients), and hello must carry a valid token or the meeting's cookie.
 func (s *Server) websocket(c *gin.Context) {
-	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallReadBuffer{c.Writer}, c.Request, &websocket.AcceptOptions{
 		OriginPatterns: []string{s.publicURL},
 	})
 	if err != nil {
