@@ -611,8 +611,14 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	}
 	r.ids[op.ID] = o
 	r.sinceSnapshot++
-	r.pushHistory(e)
 	r.publish(&e)
+	if e.regroup {
+		// A participant catching up across it gets a snapshot: its
+		// participants' frames (one per group for groups.split, as big as
+		// the meeting) are not kept.
+		e.outsider, e.insiders = nil, nil
+	}
+	r.pushHistory(e)
 	if op.Type == meeting.OpMeetingCreate && r.state.JoinCode != "" {
 		r.hub.registerCode(r.state.JoinCode, r.id)
 	}
