@@ -54,6 +54,15 @@ func (s *subscriber) answered() {
 	}
 }
 
+// wake makes sure a goroutine writes the queue out: a connection has one
+// only while it has frames to write (most phones are idle most of the
+// meeting, and an idle goroutine still holds its stack).
+func (s *subscriber) wake() {
+	if s.startWriter != nil && s.writing.CompareAndSwap(false, true) {
+		s.startWriter()
+	}
+}
+
 // subscriber is one connection as the room sees it. Fields other than send,
 // kick, tokenHash and lang are owned by the room's loop.
 type subscriber struct {
@@ -62,6 +71,11 @@ type subscriber struct {
 	kick      func(code StatusCode, reason string) // idempotent, never blocks
 	tokenHash string
 	lang      string
+	// writing is true while a goroutine writes the queue out (see
+	// writer); startWriter starts one. Both are set before the room sees
+	// the subscriber.
+	writing     atomic.Bool
+	startWriter func()
 
 	actor meeting.Actor
 	lens  meeting.Lens // what it is sent (meeting.LensOf), kept current by the room
@@ -173,6 +187,13 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		tokenHash: TokenHash(secret),
 		lang:      hello.Lang,
 	}
+	// The writer's goroutines end with the connection: cctx is cancelled
+	// before out.stop waits for them.
+	cctx, endConn := context.WithCancel(ctx)
+	out := h.newWriter(cctx, c, sub, closeWith)
+	defer out.stop()
+	defer endConn()
+	sub.startWriter = out.start
 	var actor meeting.Actor
 	var authed bool
 	if err := room.call(ctx, func() { actor, authed = room.subscribe(sub, hello.LastSeq) }); err != nil {
@@ -183,6 +204,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		h.fail(ctx, c, closeWith, StatusUnauthorized, codeUnauthorized, "this token does not open this meeting")
 		return info
 	}
+	sub.wake() // the welcome and the catch-up
 	info.Role = actor.Role
 	if opened != nil {
 		opened(info)
@@ -196,16 +218,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		_ = room.call(uctx, func() { room.unsubscribe(sub) })
 	}()
 
-	wctx, stopWriter := context.WithCancel(ctx)
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		h.write(wctx, c, sub.send, closeWith)
-	}()
-	defer func() {
-		stopWriter()
-		<-writerDone
-	}()
+	out.startPings()
 
 	var bucket *opBucket // facilitators are not limited (bulk edits from the console)
 	if actor.Role != meeting.RoleFacilitator {
@@ -269,9 +282,10 @@ func (h *Hub) fail(ctx context.Context, c *websocket.Conn, closeWith func(Status
 	closeWith(code, message)
 }
 
-// write is the connection's only writer: frames in queue order, each under
-// the write timeout, and a ping every PingInterval to detect dead peers (a
-// phone that lost its network without closing).
+// writer writes a connection's queue out, in order, each frame under the
+// write timeout, on a goroutine that exists only while there are frames to
+// write (subscriber.wake starts it), and pings every PingInterval to detect
+// dead peers (a phone that lost its network without closing).
 //
 // The write timeout is one watchdog timer per connection, armed before each
 // write and stopped after it, rather than a context.WithTimeout per write:
@@ -280,68 +294,144 @@ func (h *Hub) fail(ctx context.Context, c *websocket.Conn, closeWith func(Status
 // of the server's CPU under load). Writes get a context that is never done,
 // so the library registers nothing; the watchdog closes the connection when
 // a write has not returned in time, which makes the write return.
-func (h *Hub) write(ctx context.Context, c *websocket.Conn, send <-chan []byte, closeWith func(StatusCode, string)) {
-	tooSlow := func() {
+type writer struct {
+	h         *Hub
+	ctx       context.Context // done when the connection ends
+	c         *websocket.Conn
+	queue     <-chan []byte
+	writing   *atomic.Bool // the subscriber's: a goroutine is writing
+	closeWith func(StatusCode, string)
+	watchdog  *time.Timer
+	inWrite   atomic.Bool // a frame is being written now
+	stopOnEnd func() bool
+	writeCtx  context.Context
+
+	mu      sync.Mutex
+	stopped bool
+	running sync.WaitGroup // writing and pinging goroutines
+	pinger  *time.Timer
+}
+
+func (h *Hub) newWriter(ctx context.Context, c *websocket.Conn, s *subscriber, closeWith func(StatusCode, string)) *writer {
+	w := &writer{h: h, ctx: ctx, c: c, queue: s.send, writing: &s.writing, closeWith: closeWith, writeCtx: context.WithoutCancel(ctx)}
+	w.watchdog = time.AfterFunc(time.Duration(math.MaxInt64), func() {
 		// A write that cannot finish in time is a client that stopped
 		// reading: same code as a full queue.
 		closeWith(StatusTooSlow, "too slow: resume")
 		c.CloseNow()
-	}
-	watchdog := time.AfterFunc(time.Duration(math.MaxInt64), tooSlow)
-	defer watchdog.Stop()
+	})
 	// A connection that ends mid-write is closed so that the write returns
 	// at once (what a cancelled write context did).
-	var writing atomic.Bool
-	stopOnEnd := context.AfterFunc(ctx, func() {
-		if writing.Load() {
+	w.stopOnEnd = context.AfterFunc(ctx, func() {
+		if w.inWrite.Load() {
 			c.CloseNow()
 		}
 	})
-	defer stopOnEnd()
-	writeCtx := context.WithoutCancel(ctx)
+	return w
+}
 
-	pings := time.NewTicker(h.opts.PingInterval)
-	defer pings.Stop()
-	var pinging atomic.Bool
-	var pingers sync.WaitGroup
-	defer pingers.Wait() // the ping ends with ctx
+// begin registers a goroutine of the writer; false once stopped.
+func (w *writer) begin() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return false
+	}
+	w.running.Add(1)
+	return true
+}
+
+// start runs a goroutine that writes the queue out (the caller won
+// subscriber.writing).
+func (w *writer) start() {
+	if !w.begin() {
+		return
+	}
+	go w.drain()
+}
+
+// drain writes frames until the queue is empty, then lets go of writing
+// (and takes it back if a frame came in between).
+func (w *writer) drain() {
+	defer w.running.Done()
 	for {
 		select {
-		case <-ctx.Done():
-			return
-		case frame := <-send:
-			writing.Store(true)
-			watchdog.Reset(h.opts.WriteTimeout)
-			err := c.Write(writeCtx, websocket.MessageText, frame)
-			writing.Store(false)
-			if !watchdog.Stop() || err != nil {
-				// The watchdog fired (the write took the whole timeout) or
-				// the connection is closed.
-				closeWith(StatusTooSlow, "too slow: resume")
+		case frame := <-w.queue:
+			if !w.write(frame) {
+				return // writing stays true: no writer for a dead connection
+			}
+		default:
+			w.writing.Store(false)
+			if len(w.queue) == 0 || !w.writing.CompareAndSwap(false, true) {
 				return
 			}
-			h.opts.Observer.FrameSent()
-		case <-pings.C:
-			// Ping waits for the pong, which the reader receives: done on
-			// a short-lived goroutine so that frames keep flowing meanwhile.
-			// One ping at a time; an unanswered one closes with 4009.
-			if !pinging.CompareAndSwap(false, true) {
-				continue
-			}
-			pingers.Add(1)
-			go func() {
-				defer pingers.Done()
-				defer pinging.Store(false)
-				pctx, cancel := context.WithTimeout(ctx, h.opts.PingInterval)
-				err := c.Ping(pctx)
-				cancel()
-				if err != nil && ctx.Err() == nil {
-					closeWith(StatusPingTimeout, "ping timeout")
-					c.CloseNow()
-				}
-			}()
 		}
 	}
+}
+
+func (w *writer) write(frame []byte) bool {
+	if w.ctx.Err() != nil {
+		return false
+	}
+	w.inWrite.Store(true)
+	w.watchdog.Reset(w.h.opts.WriteTimeout)
+	err := w.c.Write(w.writeCtx, websocket.MessageText, frame)
+	w.inWrite.Store(false)
+	if !w.watchdog.Stop() || err != nil {
+		// The watchdog fired (the write took the whole timeout) or the
+		// connection is closed.
+		w.closeWith(StatusTooSlow, "too slow: resume")
+		return false
+	}
+	w.h.opts.Observer.FrameSent()
+	return true
+}
+
+// startPings pings the peer every PingInterval, on a timer's goroutine that
+// lives for the ping only; an unanswered ping closes with 4009.
+func (w *writer) startPings() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.pinger = time.AfterFunc(w.h.opts.PingInterval, w.ping)
+}
+
+func (w *writer) ping() {
+	if !w.begin() {
+		return
+	}
+	defer w.running.Done()
+	pctx, cancel := context.WithTimeout(w.ctx, w.h.opts.PingInterval)
+	err := w.c.Ping(pctx)
+	cancel()
+	if err != nil {
+		if w.ctx.Err() == nil {
+			w.closeWith(StatusPingTimeout, "ping timeout")
+			w.c.CloseNow()
+		}
+		return
+	}
+	w.mu.Lock()
+	if !w.stopped {
+		w.pinger.Reset(w.h.opts.PingInterval)
+	}
+	w.mu.Unlock()
+}
+
+// stop ends the writer once the connection is over (its ctx done) and
+// waits for its goroutines.
+func (w *writer) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	if w.pinger != nil {
+		w.pinger.Stop()
+	}
+	w.mu.Unlock()
+	w.running.Wait()
+	w.watchdog.Stop()
+	w.stopOnEnd()
 }
 
 // parseOp decodes an op frame. fatal is set for a frame that is not an op

@@ -704,6 +704,7 @@ func (r *Room) recheckSubscribers() {
 func (r *Room) send(s *subscriber, frame []byte) {
 	select {
 	case s.send <- frame:
+		s.wake()
 	default:
 		r.drop(s, StatusTooSlow, "too slow: resume")
 	}

@@ -343,3 +343,48 @@ func TestDeadPhoneIsDetectedByPing(t *testing.T) {
 	})
 	waitLog(t, app, "close_code=4009")
 }
+
+// TestLivePhoneIsPingedAgain: a phone that answers is pinged every
+// PingInterval, for as long as it stays (the pings are what detect it
+// once it vanishes), and stays connected.
+func TestLivePhoneIsPingedAgain(t *testing.T) {
+	app := newTestApp(t, hub.Options{PingInterval: 100 * time.Millisecond})
+	f := setupGroups(t, app, 2, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pings := make(chan struct{}, 64)
+	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
+	live, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+		return true
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.CloseNow()
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[f.members[0].ID], "lastSeq": 0})
+	if err := live.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := live.Read(ctx); err != nil {
+				closed <- err
+				return
+			}
+		}
+	}()
+	for n := 0; n < 5; n++ {
+		select {
+		case <-pings:
+		case err := <-closed:
+			t.Fatalf("closed after %d pings: %v", n, err)
+		case <-ctx.Done():
+			t.Fatalf("only %d pings in 10 s with a 100 ms interval", n)
+		}
+	}
+}
