@@ -380,21 +380,25 @@ function drawCheckin(el) {
     const last = (m.attendance || [])[m.attendance ? m.attendance.length - 1 : 0];
     const status = m.present ? `${t('checkin.present')}${last ? ` ${t('checkin.since')} ${timeOf(last.in)}` : ''}${m.remote ? ` (${t('checkin.remote')})` : ''}`
       : last && last.out ? `${t('checkin.left')} ${timeOf(last.out)}` : t('checkin.absent');
+    // A member who joined may have a phone that opens the meeting, even
+    // after leaving: it can be signed out too.
+    const signOutButton = m.present || (last && last.out) ? h('button', {
+      type: 'button', class: 'secondary small sign-out', dataset: { member: m.id }, text: t('checkin.signOut'),
+      'aria-label': `${t('checkin.signOut')} : ${m.name}`, on: { click: () => signOut(m) },
+    }) : null;
     return h('li', null, h('span', { class: 'grow' }, h('strong', { text: m.name }), ` · ${M.actionGroupName(store, m.actionGroupId)} — `, h('span', { class: m.present ? 'ok' : 'muted', text: status })),
       m.present ? [h('button', { type: 'button', class: 'secondary small', text: t('checkin.out'), on: { click: () => send('member.checkout', { memberId: m.id }) } }),
-        h('button', {
-          type: 'button', class: 'secondary small sign-out', dataset: { member: m.id }, text: t('checkin.signOut'),
-          'aria-label': `${t('checkin.signOut')} : ${m.name}`, on: { click: () => signOut(m) },
-        })]
+        signOutButton]
         : [h('button', { type: 'button', class: 'small', text: t('checkin.in'), on: { click: () => send('member.checkin', { memberId: m.id, remote: false }) } }),
-          h('button', { type: 'button', class: 'secondary small', text: t('checkin.inRemote'), on: { click: () => send('member.checkin', { memberId: m.id, remote: true }) } })]);
+          h('button', { type: 'button', class: 'secondary small', text: t('checkin.inRemote'), on: { click: () => send('member.checkin', { memberId: m.id, remote: true }) } }),
+          signOutButton]);
   })));
 }
 
 // signOut revokes every token of a member (a lost or lent phone), once
-// confirmed. The member stays checked in and can join again with the code.
+// confirmed. A member checked in stays so and can join again with the code.
 function signOut(m) {
-  if (!confirm(t('checkin.signOutConfirm', { name: m.name }))) return;
+  if (!confirm(t(m.present ? 'checkin.signOutConfirm' : 'checkin.signOutConfirmLeft', { name: m.name }))) return;
   const id = send('token.revoke', { memberId: m.id });
   afterAck.set(id, () => announce(t('checkin.signedOut', { name: m.name })));
 }

@@ -242,6 +242,7 @@ const fr = {
   'checkin.out': 'Départ',
   'checkin.signOut': 'Déconnecter ce téléphone',
   'checkin.signOutConfirm': 'Déconnecter le téléphone de {name} ? Il n’aura plus accès à la réunion. {name} reste enregistré·e comme présent·e et peut rejoindre à nouveau avec le code de la réunion.',
+  'checkin.signOutConfirmLeft': 'Déconnecter le téléphone de {name} ? Il n’aura plus accès à la réunion. {name} pourra rejoindre à nouveau avec le code de la réunion.',
   'checkin.signedOut': 'Téléphone de {name} déconnecté',
 
   'profiles.add': 'Ajouter un profil',
@@ -512,6 +513,7 @@ const en = {
   'checkin.out': 'Left',
   'checkin.signOut': 'Sign out this phone',
   'checkin.signOutConfirm': 'Sign out {name}’s phone? It will no longer open the meeting. {name} stays checked in and can join again with the meeting code.',
+  'checkin.signOutConfirmLeft': 'Sign out {name}’s phone? It will no longer open the meeting. {name} can join again with the meeting code.',
   'checkin.signedOut': '{name}’s phone signed out',
 
   'profiles.add': 'Add a profile',
