@@ -330,20 +330,23 @@ func (p *wsPeer) read() {
 	defer close(p.done)
 	defer close(p.frames)
 	for {
-		_, data, err := p.conn.Read(context.Background())
+		_, msg, err := p.conn.Read(context.Background())
 		if err != nil {
 			p.err = err
 			return
 		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			p.err = fmt.Errorf("frame %q: %w", data, err)
-			return
+		// A message holds one frame or several, one per line.
+		for _, data := range bytes.Split(msg, []byte("\n")) {
+			var f frame
+			if err := json.Unmarshal(data, &f); err != nil {
+				p.err = fmt.Errorf("frame %q: %w", data, err)
+				return
+			}
+			if (f.Type == "snapshot" || f.Type == "changes") && f.Seq > p.last.Load() {
+				p.last.Store(f.Seq)
+			}
+			p.frames <- f
 		}
-		if (f.Type == "snapshot" || f.Type == "changes") && f.Seq > p.last.Load() {
-			p.last.Store(f.Seq)
-		}
-		p.frames <- f
 	}
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,28 +37,30 @@ func dialFacilitator(t *testing.T, base, meetingID, secret string) *facilitatorC
 		t.Fatalf("hello: %v", err)
 	}
 	for len(fc.binomes) == 0 {
-		_, data, err := conn.Read(ctx)
+		_, msg, err := conn.Read(ctx)
 		if err != nil {
 			t.Fatalf("waiting for the snapshot: %v", err)
 		}
-		var f struct {
-			Type  string
-			State struct {
-				Meeting struct {
-					Template struct {
-						Binomes []struct{ Key string }
+		for _, data := range bytes.Split(msg, []byte("\n")) { // one frame per line
+			var f struct {
+				Type  string
+				State struct {
+					Meeting struct {
+						Template struct {
+							Binomes []struct{ Key string }
+						}
 					}
 				}
 			}
-		}
-		if json.Unmarshal(data, &f) != nil || f.Type != "snapshot" {
-			continue
-		}
-		for _, b := range f.State.Meeting.Template.Binomes {
-			fc.binomes = append(fc.binomes, b.Key)
-		}
-		if len(fc.binomes) == 0 {
-			t.Fatal("the snapshot has no binome")
+			if json.Unmarshal(data, &f) != nil || f.Type != "snapshot" {
+				continue
+			}
+			for _, b := range f.State.Meeting.Template.Binomes {
+				fc.binomes = append(fc.binomes, b.Key)
+			}
+			if len(fc.binomes) == 0 {
+				t.Fatal("the snapshot has no binome")
+			}
 		}
 	}
 	return fc
@@ -75,21 +78,23 @@ func (fc *facilitatorClient) do(op string, payload any) {
 		fc.t.Fatalf("send %s: %v", op, err)
 	}
 	for {
-		_, data, err := fc.conn.Read(ctx)
+		_, msg, err := fc.conn.Read(ctx)
 		if err != nil {
 			fc.t.Fatalf("waiting for the answer to %s: %v", op, err)
 		}
-		var f struct {
-			Type, ID, Code, Message string
-		}
-		if json.Unmarshal(data, &f) != nil || f.ID != id {
-			continue
-		}
-		switch f.Type {
-		case "ack":
-			return
-		case "refused":
-			fc.t.Fatalf("%s %s refused: %s %s", op, p, f.Code, f.Message)
+		for _, data := range bytes.Split(msg, []byte("\n")) { // one frame per line
+			var f struct {
+				Type, ID, Code, Message string
+			}
+			if json.Unmarshal(data, &f) != nil || f.ID != id {
+				continue
+			}
+			switch f.Type {
+			case "ack":
+				return
+			case "refused":
+				fc.t.Fatalf("%s %s refused: %s %s", op, p, f.Code, f.Message)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -73,13 +74,15 @@ func helloClose(t *testing.T, base, meetingID, secret string) websocket.StatusCo
 		t.Fatalf("hello: %v", err)
 	}
 	for {
-		_, data, err := conn.Read(ctx)
+		_, msg, err := conn.Read(ctx)
 		if err != nil {
 			return websocket.CloseStatus(err)
 		}
-		var f struct{ Type string }
-		if json.Unmarshal(data, &f) == nil && f.Type == "welcome" {
-			return 0
+		for _, data := range bytes.Split(msg, []byte("\n")) { // one frame per line
+			var f struct{ Type string }
+			if json.Unmarshal(data, &f) == nil && f.Type == "welcome" {
+				return 0
+			}
 		}
 	}
 }

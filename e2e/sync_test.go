@@ -205,8 +205,10 @@ func TestSyncClientProtocol(t *testing.T) {
 	if again := c2.op("quality.add"); again != id1 {
 		t.Fatalf("re-sent op has id %s, want the same %s", again, id1)
 	}
-	c2.send(`{"type":"changes","seq":2,"opId":"` + id1 + `","opType":"quality.add","changes":[{"kind":"member","id":"a","value":{"id":"a","name":"Bea"}}]}`)
-	c2.send(`{"type":"ack","id":"` + id1 + `","seq":2}`)
+	// The changes and the ack in one message, one frame per line, as the
+	// server sends frames that wait together.
+	c2.send(`{"type":"changes","seq":2,"opId":"` + id1 + `","opType":"quality.add","changes":[{"kind":"member","id":"a","value":{"id":"a","name":"Bea"}}]}` +
+		"\n" + `{"type":"ack","id":"` + id1 + `","seq":2}`)
 	page.waitFor("the ack", `s.pending() === 0 && localStorage.getItem('outbox:test:m1') === null && s.status === 'saved' && s.lastSeq === 2 && s.store.get('member', 'a').name === 'Bea'`)
 	// A frame of an already applied seq changes nothing.
 	c2.send(`{"type":"changes","seq":2,"opId":"x","opType":"quality.add","changes":[{"kind":"member","id":"a","value":{"id":"a","name":"Cid"}}]}`)

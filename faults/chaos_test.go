@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,16 +49,18 @@ func connect(t *testing.T, host, meetingID, token string) *session {
 	}
 	p := newPhone("", "", "", "", "", "")
 	for {
-		_, data, err := conn.Read(ctx)
+		_, msg, err := conn.Read(ctx)
 		if err != nil {
 			t.Fatalf("waiting for the snapshot: %v", err)
 		}
-		p.handle(data)
-		var f frame
-		_ = json.Unmarshal(data, &f)
-		if f.Type == "snapshot" {
-			s.view, s.seq, _ = p.state()
-			return s
+		for _, data := range bytes.Split(msg, []byte("\n")) { // one frame per line
+			p.handle(data)
+			var f frame
+			_ = json.Unmarshal(data, &f)
+			if f.Type == "snapshot" {
+				s.view, s.seq, _ = p.state()
+				return s
+			}
 		}
 	}
 }
@@ -73,17 +76,19 @@ func (s *session) mustAck(typ string, payload any) {
 		s.t.Fatal(err)
 	}
 	for {
-		_, data, err := s.conn.Read(ctx)
+		_, msg, err := s.conn.Read(ctx)
 		if err != nil {
 			s.t.Fatalf("waiting for the ack of %s: %v", typ, err)
 		}
-		var f frame
-		_ = json.Unmarshal(data, &f)
-		if f.ID == id && f.Type == "refused" {
-			s.t.Fatalf("%s refused: %s", typ, f.Code)
-		}
-		if f.ID == id && f.Type == "ack" {
-			return
+		for _, data := range bytes.Split(msg, []byte("\n")) { // one frame per line
+			var f frame
+			_ = json.Unmarshal(data, &f)
+			if f.ID == id && f.Type == "refused" {
+				s.t.Fatalf("%s refused: %s", typ, f.Code)
+			}
+			if f.ID == id && f.Type == "ack" {
+				return
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,7 +133,7 @@ func (p *phone) session(ctx context.Context) {
 		defer close(readDone)
 		defer stop()
 		for {
-			_, data, err := conn.Read(cctx)
+			_, msg, err := conn.Read(cctx)
 			if err != nil {
 				code := websocket.CloseStatus(err)
 				if code == 4000 || code == 4001 || code == 4004 || code == 4005 {
@@ -142,12 +143,15 @@ func (p *phone) session(ctx context.Context) {
 				}
 				return
 			}
-			if !json.Valid(data) {
-				p.truncated(cctx, conn, data)
-				return
-			}
-			if !p.handle(data) {
-				return // a gap: reconnect with lastSeq
+			// A message holds one frame or several, one per line.
+			for _, data := range bytes.Split(msg, []byte("\n")) {
+				if !json.Valid(data) {
+					p.truncated(cctx, conn, data)
+					return
+				}
+				if !p.handle(data) {
+					return // a gap: reconnect with lastSeq
+				}
 			}
 		}
 	}()

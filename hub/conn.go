@@ -351,31 +351,75 @@ func (w *writer) start() {
 }
 
 // drain writes frames until the queue is empty, then lets go of writing
-// (and takes it back if a frame came in between).
+// (and takes it back if a frame came in between). Frames that are already
+// queued go out together, in one WebSocket message, one per line (see
+// coalesce).
 func (w *writer) drain() {
 	defer w.running.Done()
+	var carry []byte // a frame taken from the queue that did not fit
 	for {
-		select {
-		case frame := <-w.queue:
-			if !w.write(frame) {
-				return // writing stays true: no writer for a dead connection
+		frame := carry
+		carry = nil
+		if frame == nil {
+			select {
+			case frame = <-w.queue:
+			default:
+				w.writing.Store(false)
+				if len(w.queue) == 0 || !w.writing.CompareAndSwap(false, true) {
+					return
+				}
+				continue
 			}
-		default:
-			w.writing.Store(false)
-			if len(w.queue) == 0 || !w.writing.CompareAndSwap(false, true) {
-				return
-			}
+		}
+		msg, n, next, buf := w.coalesce(frame)
+		carry = next
+		ok := w.write(msg, n)
+		if buf != nil {
+			*buf = msg[:0]
+			w.h.buffers.Put(buf)
+		}
+		if !ok {
+			return // writing stays true: no writer for a dead connection
 		}
 	}
 }
 
-func (w *writer) write(frame []byte) bool {
+// maxMessage bounds a message of several frames (a single frame may be
+// bigger: a snapshot goes alone). Clients read at least 32 KiB messages by
+// default (coder/websocket's limit); browsers have no limit.
+const maxMessage = 16 << 10
+
+// coalesce joins frame and the frames queued behind it, up to maxMessage,
+// into one message, separated by newlines (a JSON frame has none: encoding
+// escapes them). Under load, a connection's queue holds several frames and
+// each WebSocket message is a write(2): the frames of a burst go in one. It
+// returns the message, the number of frames in it, a frame taken from the
+// queue that did not fit (sent next), and the pooled buffer used, if any.
+func (w *writer) coalesce(frame []byte) (msg []byte, n int, next []byte, buf *[]byte) {
+	if len(w.queue) == 0 || len(frame) >= maxMessage {
+		return frame, 1, nil, nil
+	}
+	buf = w.h.buffers.Get().(*[]byte)
+	msg = append((*buf)[:0], frame...)
+	n = 1
+	for len(w.queue) > 0 {
+		f := <-w.queue // never blocks: this goroutine is the only reader
+		if len(msg)+1+len(f) > maxMessage {
+			return msg, n, f, buf
+		}
+		msg = append(append(msg, '\n'), f...)
+		n++
+	}
+	return msg, n, nil, buf
+}
+
+func (w *writer) write(msg []byte, frames int) bool {
 	if w.ctx.Err() != nil {
 		return false
 	}
 	w.inWrite.Store(true)
 	w.watchdog.Reset(w.h.opts.WriteTimeout)
-	err := w.c.Write(w.writeCtx, websocket.MessageText, frame)
+	err := w.c.Write(w.writeCtx, websocket.MessageText, msg)
 	w.inWrite.Store(false)
 	if !w.watchdog.Stop() || err != nil {
 		// The watchdog fired (the write took the whole timeout) or the
@@ -383,7 +427,9 @@ func (w *writer) write(frame []byte) bool {
 		w.closeWith(StatusTooSlow, "too slow: resume")
 		return false
 	}
-	w.h.opts.Observer.FrameSent()
+	for range frames {
+		w.h.opts.Observer.FrameSent()
+	}
 	return true
 }
 

@@ -1,8 +1,8 @@
 // Package hub runs the live meetings: one actor goroutine per meeting owns
 // its state, orders the ops it receives (from WebSockets and from the REST
 // handlers), makes them durable in the op log, applies them, and fans the
-// resulting changes out to every connection of the meeting, encoded once per
-// audience. It also serves the WebSocket protocol of docs/PROTOCOL.md on an
+// resulting changes out to the connections of the meeting that see them,
+// encoded once per lens (lens.go). It also serves the WebSocket protocol of docs/PROTOCOL.md on an
 // accepted connection: hello, resume, ops, acks, presence.
 package hub
 
@@ -224,6 +224,11 @@ type Hub struct {
 
 	roomsWG sync.WaitGroup
 	connsWG sync.WaitGroup
+
+	// buffers holds the buffers messages of several frames are built in
+	// (conn.go, coalesce): one per connection writing such a message at
+	// that moment, not one per connection.
+	buffers sync.Pool
 }
 
 // New loads every meeting of the log (snapshot, then the ops after it) and
@@ -250,6 +255,7 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 
 		checkStore: make(chan struct{}, 1),
 	}
+	h.buffers.New = func() any { b := make([]byte, 0, maxMessage); return &b }
 	// Subscribe first, then load, then catch up: no append of another
 	// instance can fall between the two.
 	var pending chan string

@@ -256,7 +256,17 @@ func (c *client) readLoop() {
 				if c.r.centrifuge() {
 					c.handleCentrifuge(buf.Bytes())
 				} else {
-					c.handle(buf.Bytes())
+					// Our server may put several frames in one message,
+					// one per line (docs/PROTOCOL.md).
+					for msg := buf.Bytes(); len(msg) > 0; {
+						line := msg
+						if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+							line, msg = msg[:i], msg[i+1:]
+						} else {
+							msg = nil
+						}
+						c.handle(line)
+					}
 				}
 			}
 			c.r.bufs.Put(buf)

@@ -233,8 +233,11 @@ func (c *wsClient) readLoop() {
 			c.notify()
 			return
 		}
-		c.raw = append(c.raw, data)
-		c.handle(data)
+		// A message holds one frame or several, one per line.
+		for _, frame := range bytes.Split(data, []byte("\n")) {
+			c.raw = append(c.raw, frame)
+			c.handle(frame)
+		}
 		c.mu.Unlock()
 		c.notify()
 	}

@@ -288,9 +288,13 @@ export class Sync {
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
-      let f;
-      try { f = JSON.parse(ev.data); } catch { return; }
-      this.handle(f);
+      // A message holds one frame or several, one per line (docs/PROTOCOL.md).
+      for (const line of String(ev.data).split('\n')) {
+        if (ws !== this.ws) return;
+        let f;
+        try { f = JSON.parse(line); } catch { continue; }
+        this.handle(f);
+      }
     };
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
