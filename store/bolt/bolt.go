@@ -51,6 +51,12 @@ var (
 	idsBucket  = []byte("ids")
 	lastKey    = []byte("last")
 	snapKey    = []byte("snap")
+	// snapBucket holds the snapshot (under snapKey) in a bucket of its
+	// own: a value in the meeting's bucket is rewritten with that bucket's
+	// leaf at every append (lastKey), and a meeting's snapshot is tens of
+	// kilobytes. Files written before keep it under snapKey in the
+	// meeting's bucket until the next snapshot moves it (readSnapshot).
+	snapBucket = []byte("snapshot")
 	trimKey    = []byte("trim")
 
 	compactPendingKey = []byte("compact-pending")
@@ -317,6 +323,20 @@ func readSeq(v []byte) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
+// readSnapshot is the meeting's snapshot record (seq, then data), nil when
+// it has none: in its own bucket, or where files written before kept it.
+func readSnapshot(mb *bbolt.Bucket) []byte {
+	if mb == nil {
+		return nil
+	}
+	if sb := mb.Bucket(snapBucket); sb != nil {
+		if v := sb.Get(snapKey); v != nil {
+			return v
+		}
+	}
+	return mb.Get(snapKey)
+}
+
 // meetingBucket is the meeting's bucket, or nil when it has no log.
 func meetingBucket(tx *bbolt.Tx, meeting string) *bbolt.Bucket {
 	root := tx.Bucket(rootBucket)
@@ -486,12 +506,19 @@ func (l *Log) SaveSnapshot(ctx context.Context, meeting string, seq uint64, data
 		if seq == 0 || seq > last {
 			return fmt.Errorf("%w: snapshot at seq %d, log has 1..%d", store.ErrInvalid, seq, last)
 		}
-		if old := mb.Get(snapKey); len(old) >= 8 && readSeq(old[:8]) > seq {
+		if old := readSnapshot(mb); len(old) >= 8 && readSeq(old[:8]) > seq {
 			return nil // a newer snapshot is already there
+		}
+		sb, err := mb.CreateBucketIfNotExists(snapBucket)
+		if err != nil {
+			return err
 		}
 		v := make([]byte, 0, 8+len(data))
 		v = binary.BigEndian.AppendUint64(v, seq)
-		return mb.Put(snapKey, append(v, data...))
+		if err := sb.Put(snapKey, append(v, data...)); err != nil {
+			return err
+		}
+		return mb.Delete(snapKey) // where files written before kept it
 	})
 	if err != nil {
 		return fmt.Errorf("bolt: save snapshot of %s: %w", meeting, err)
@@ -512,7 +539,7 @@ func (l *Log) Snapshot(ctx context.Context, meeting string) (seq uint64, data []
 		if mb == nil {
 			return nil
 		}
-		if v := mb.Get(snapKey); len(v) >= 8 {
+		if v := readSnapshot(mb); len(v) >= 8 {
 			seq, data, ok = readSeq(v[:8]), bytes.Clone(v[8:]), true
 		}
 		return nil
@@ -551,7 +578,7 @@ func trimTx(tx *bbolt.Tx, meeting string) (deleted bool, err error) {
 	if mb == nil {
 		return false, nil
 	}
-	snap := mb.Get(snapKey)
+	snap := readSnapshot(mb)
 	if len(snap) < 8 {
 		return false, nil
 	}

@@ -473,6 +473,43 @@ func BenchmarkAppendParallel(b *testing.B) {
 	b.ReportMetric(float64(b.N)/float64(max(l.commits.Load(), 1)), "appends/commit")
 }
 
+// BenchmarkAppendParallelSnapshotted is BenchmarkAppendParallel where
+// every meeting has a snapshot of 64 KiB, the size of a meeting of a
+// hundred people: an append must not rewrite it.
+func BenchmarkAppendParallelSnapshotted(b *testing.B) {
+	l := openTemp(b, Options{})
+	var next sync.Mutex
+	meeting := 0
+	snapshot := bytes.Repeat([]byte("x"), 64<<10)
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		next.Lock()
+		m := fmt.Sprintf("m-%d", meeting)
+		meeting++
+		next.Unlock()
+		ctx := context.Background()
+		if _, err := l.Append(ctx, m, []store.Entry{{ID: "first", Data: []byte(`{}`)}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.SaveSnapshot(ctx, m, 1, snapshot); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for pb.Next() {
+			es := []store.Entry{
+				{ID: fmt.Sprintf("%d-a", i), Data: []byte(`{"type":"edit","text":"quelque chose"}`)},
+				{ID: fmt.Sprintf("%d-b", i), Data: []byte(`{"type":"edit","text":"autre chose"}`)},
+			}
+			if _, err := l.Append(ctx, m, es); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.ReportMetric(float64(b.N)/float64(max(l.commits.Load(), 1)), "appends/commit")
+}
+
 func BenchmarkRead(b *testing.B) {
 	l := openTemp(b, Options{})
 	ctx := context.Background()
