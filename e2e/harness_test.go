@@ -366,11 +366,32 @@ func (tb *tab) waitFor(what, expr string) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout+5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
-	if err != nil {
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		// A page that navigates (a phone sent back to the join page)
+		// destroys the context the expression ran in: poll again in the
+		// new page, within the same deadline.
+		if pageNavigated(err) && time.Now().Before(deadline) {
+			continue
+		}
 		tb.fail("waiting for %s (%s): %v", what, expr, err)
 	}
+}
+
+// pageNavigated tells whether err is an evaluation cut short by the page
+// navigating away.
+func pageNavigated(err error) bool {
+	for _, s := range []string{"Cannot find context with specified id", "Execution context was destroyed", "Inspected target navigated or closed"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // fail saves a screenshot of the tab and its text, then stops the test.
