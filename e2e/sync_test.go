@@ -147,6 +147,9 @@ func (c *scriptedConn) hello(wantLastSeq int) map[string]any {
 	if got := int(f["lastSeq"].(float64)); got != wantLastSeq {
 		c.t.Fatalf("hello lastSeq %d, want %d", got, wantLastSeq)
 	}
+	if f["batch"] != true {
+		c.t.Fatalf("hello %v does not say batch: the server would send one frame per message", f)
+	}
 	return f
 }
 

@@ -43,7 +43,7 @@ func connect(t *testing.T, host, meetingID, token string) *session {
 	}
 	conn.SetReadLimit(16 << 20)
 	s := &session{t: t, conn: conn}
-	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": meetingID, "token": token, "lastSeq": 0})
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": meetingID, "token": token, "lastSeq": 0, "batch": true})
 	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func (p *phone) session(ctx context.Context) {
 
 	p.mu.Lock()
 	p.dials++
-	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": p.meeting, "token": p.token, "lastSeq": p.lastSeq})
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": p.meeting, "token": p.token, "lastSeq": p.lastSeq, "batch": true})
 	resend := append([]sentOp(nil), p.pending...)
 	p.mu.Unlock()
 	if write(cctx, conn, hello) != nil {

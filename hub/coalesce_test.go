@@ -14,11 +14,34 @@ import (
 	"github.com/coder/websocket"
 )
 
-// TestQueuedFramesGoOutTogether: frames already queued for a connection go
-// out in one WebSocket message, one per line, in order, never more than
-// maxMessage bytes in a message of several; a frame bigger than that goes
-// alone. Every frame arrives once.
+// TestQueuedFramesGoOutTogether: frames already queued for a connection
+// whose hello said "batch" go out in one WebSocket message, one per line,
+// in order, never more than maxMessage bytes in a message of several; a
+// frame bigger than that goes alone. To a client that did not say it, one
+// frame per message. Every frame arrives once.
 func TestQueuedFramesGoOutTogether(t *testing.T) {
+	for _, tc := range []struct {
+		batch    bool
+		messages int
+	}{
+		// All queued before the writer starts: 100+200+5000+5000 |
+		// 5000+5000 (the next one would pass maxMessage) | the big one
+		// alone | 300+400+7000+7000+10.
+		{batch: true, messages: 4},
+		{batch: false, messages: 12},
+	} {
+		t.Run(fmt.Sprintf("batch=%v", tc.batch), func(t *testing.T) {
+			if got := queuedFramesMessages(t, tc.batch); got != tc.messages {
+				t.Fatalf("12 frames in %d messages, want %d", got, tc.messages)
+			}
+		})
+	}
+}
+
+// queuedFramesMessages queues twelve frames for a connection, then lets its
+// writer go, and returns in how many messages the client got them, after
+// checking it got each frame once, in order.
+func queuedFramesMessages(t *testing.T, batch bool) int {
 	log := openLog(t, filepath.Join(t.TempDir(), "c.db"))
 	defer log.Close()
 	h := newHub(t, log, Options{})
@@ -39,7 +62,7 @@ func TestQueuedFramesGoOutTogether(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		sub := &subscriber{send: make(chan []byte, 64)}
+		sub := &subscriber{send: make(chan []byte, 64), batch: batch}
 		w := h.newWriter(ctx, c, sub, func(StatusCode, string) {})
 		sub.startWriter = w.start
 		for _, f := range frames { // all queued before the writer starts
@@ -84,11 +107,5 @@ func TestQueuedFramesGoOutTogether(t *testing.T) {
 			t.Fatalf("frame %d differs (or out of order): %.40s", i, got[i])
 		}
 	}
-	// All queued before the writer started: 100+200+5000+5000 | 5000+5000
-	// (the next one would pass maxMessage) | the big one alone |
-	// 300+400+7000+7000+10.
-	if messages != 4 {
-		t.Fatalf("%d frames in %d messages, want 4", len(frames), messages)
-	}
-	t.Logf("%d frames in %d messages", len(frames), messages)
+	return messages
 }

@@ -76,6 +76,7 @@ type subscriber struct {
 	// the subscriber.
 	writing     atomic.Bool
 	startWriter func()
+	batch       bool // the client reads several frames per message (hello.batch)
 
 	actor meeting.Actor
 	lens  meeting.Lens // what it is sent (meeting.LensOf), kept current by the room
@@ -186,6 +187,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		kick:      closeWith,
 		tokenHash: TokenHash(secret),
 		lang:      hello.Lang,
+		batch:     hello.Batch,
 	}
 	// The writer's goroutines end with the connection: cctx is cancelled
 	// before out.stop waits for them.
@@ -300,6 +302,7 @@ type writer struct {
 	c         *websocket.Conn
 	queue     <-chan []byte
 	writing   *atomic.Bool // the subscriber's: a goroutine is writing
+	batch     bool         // several frames per message (coalesce)
 	closeWith func(StatusCode, string)
 	watchdog  *time.Timer
 	inWrite   atomic.Bool // a frame is being written now
@@ -313,7 +316,7 @@ type writer struct {
 }
 
 func (h *Hub) newWriter(ctx context.Context, c *websocket.Conn, s *subscriber, closeWith func(StatusCode, string)) *writer {
-	w := &writer{h: h, ctx: ctx, c: c, queue: s.send, writing: &s.writing, closeWith: closeWith, writeCtx: context.WithoutCancel(ctx)}
+	w := &writer{h: h, ctx: ctx, c: c, queue: s.send, writing: &s.writing, batch: s.batch, closeWith: closeWith, writeCtx: context.WithoutCancel(ctx)}
 	w.watchdog = time.AfterFunc(time.Duration(math.MaxInt64), func() {
 		// A write that cannot finish in time is a client that stopped
 		// reading: same code as a full queue.
@@ -396,7 +399,7 @@ const maxMessage = 16 << 10
 // returns the message, the number of frames in it, a frame taken from the
 // queue that did not fit (sent next), and the pooled buffer used, if any.
 func (w *writer) coalesce(frame []byte) (msg []byte, n int, next []byte, buf *[]byte) {
-	if len(w.queue) == 0 || len(frame) >= maxMessage {
+	if !w.batch || len(w.queue) == 0 || len(frame) >= maxMessage {
 		return frame, 1, nil, nil
 	}
 	buf = w.h.buffers.Get().(*[]byte)

@@ -46,6 +46,10 @@ type helloFrame struct {
 	// page: never the facilitator's cookie, even if the browser has it) or
 	// "facilitator"; empty tries the facilitator's, then the projector's.
 	As string `json:"as"`
+	// Batch says the client splits a message on newlines: only then does
+	// the server put several frames in one message (a page loaded before
+	// the server could would drop such a message).
+	Batch bool `json:"batch"`
 }
 
 // opFrame is an intent sent by a client.

@@ -34,8 +34,8 @@ func TestHelloPerTarget(t *testing.T) {
 	cases := []struct {
 		kind, who, want string
 	}{
-		{targetServer, "phone", `{"type":"hello","meeting":"m1","token":"tok","lastSeq":0,"lang":"fr"}`},
-		{targetURL, "projector", `{"type":"hello","meeting":"m1","token":"scr","lastSeq":0,"lang":"fr"}`},
+		{targetServer, "phone", `{"type":"hello","meeting":"m1","token":"tok","lastSeq":0,"lang":"fr","batch":true}`},
+		{targetURL, "projector", `{"type":"hello","meeting":"m1","token":"scr","lastSeq":0,"lang":"fr","batch":true}`},
 		{targetBare, "phone", `{"type":"hello","meeting":"m1","token":"tok","lastSeq":0,"lang":"fr","role":"participant","group":"g1"}`},
 		{targetBare, "projector", `{"type":"hello","meeting":"m1","token":"scr","lastSeq":0,"lang":"fr","role":"projector"}`},
 		{targetBare, "facilitator", `{"type":"hello","meeting":"m1","token":"adm","lastSeq":0,"lang":"fr","role":"facilitator"}`},

@@ -208,6 +208,9 @@ func dialWithView(t *testing.T, app *testApp, hello map[string]any, header http.
 	c := &wsClient{t: t, conn: conn, view: view, lastSeq: lastSeq, acks: map[string]uint64{},
 		refusals: map[string]string{}, changed: make(chan struct{}, 1)}
 	hello["type"] = "hello"
+	if _, set := hello["batch"]; !set {
+		hello["batch"] = true // it splits messages of several frames
+	}
 	c.send(hello)
 	go c.readLoop()
 	t.Cleanup(func() { conn.CloseNow() })

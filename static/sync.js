@@ -281,7 +281,8 @@ export class Sync {
     }
     this.ws = ws;
     ws.onopen = () => {
-      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang };
+      // batch: this client splits messages on newlines (several frames each).
+      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang, batch: true };
       if (this.token) hello.token = this.token;
       else if (this.as) hello.as = this.as;
       ws.send(JSON.stringify(hello));
