@@ -60,6 +60,12 @@ type Config struct {
 	// public one (-metrics-addr, METRICS_ADDR). Default: empty. With neither
 	// MetricsAddr nor MetricsToken there is no /metrics.
 	MetricsAddr string
+	// PprofAddr, when set, serves Go's runtime profiles (CPU, heap,
+	// goroutines, blocking: net/http/pprof) at /debug/pprof/ on a listener
+	// of its own, for measuring the server under load (-pprof-addr,
+	// PPROF_ADDR). Loopback addresses only: a profile shows the program's
+	// internals (never the meetings' data). Default: empty (none).
+	PprofAddr string
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For gives the client's IP (-trusted-proxies,
 	// TRUSTED_PROXIES, comma-separated). The rate limits count per client
@@ -101,6 +107,7 @@ func flagSpecs() []flagSpec {
 		{"redis-allow-no-aof", "REDIS_ALLOW_NO_AOF", "false", "run on a Redis without AOF (appendonly no) or that refuses CONFIG GET, accepting that a crash of Redis loses acked ops; default: refuse to start"},
 		{"trusted-proxies", "TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (rate limits are per client IP); empty: the TCP peer is the client"},
 		{"metrics-addr", "METRICS_ADDR", "", "address of a separate listener serving only /metrics (e.g. 127.0.0.1:9090); empty: /metrics on the public listener if -metrics-token is set, else nowhere"},
+		{"pprof-addr", "PPROF_ADDR", "", "loopback address of a listener serving Go's runtime profiles at /debug/pprof/ (e.g. 127.0.0.1:6060), for measuring; empty: none"},
 	}
 }
 
@@ -159,6 +166,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		RedisURL:     *values["redis-url"],
 		MetricsToken: *values["metrics-token"],
 		MetricsAddr:  *values["metrics-addr"],
+		PprofAddr:    *values["pprof-addr"],
 		HealthCheck:  *healthCheck,
 	}
 	allow, err := strconv.ParseBool(*values["redis-allow-no-aof"])
@@ -199,6 +207,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if cfg.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
 			return Config{}, fmt.Errorf("-metrics-addr: %q is not host:port", cfg.MetricsAddr)
+		}
+	}
+	if cfg.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(cfg.PprofAddr)
+		if err != nil {
+			return Config{}, fmt.Errorf("-pprof-addr: %q is not host:port", cfg.PprofAddr)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return Config{}, fmt.Errorf("-pprof-addr: %q is not a loopback address (127.0.0.1, ::1 or localhost)", cfg.PprofAddr)
 		}
 	}
 	return cfg, nil

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +40,11 @@ func TestParseConfig(t *testing.T) {
 		{"negative retention", []string{"-retention", "-1d"}, env(), Config{}, "retention"},
 		{"public url with a path", []string{"-public-url", "https://x.example/app"}, env(), Config{}, "public-url"},
 		{"stray argument", []string{"serve"}, env(), Config{}, "unexpected argument"},
+		{"pprof on loopback", []string{"-pprof-addr", "127.0.0.1:6060"}, env(),
+			Config{Addr: ":8080", DataDir: "./data", LogFormat: "text", ShutdownTimeout: 10 * time.Second, Retention: 30 * 24 * time.Hour, PprofAddr: "127.0.0.1:6060"}, ""},
+		{"pprof on every interface", []string{"-pprof-addr", ":6060"}, env(), Config{}, "loopback"},
+		{"pprof on a public address", nil, env("PPROF_ADDR", "192.0.2.1:6060"), Config{}, "loopback"},
+		{"pprof without a port", []string{"-pprof-addr", "localhost"}, env(), Config{}, "host:port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,5 +110,29 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after cancel")
+	}
+}
+
+// TestPprofListener: -pprof-addr serves the runtime profiles on its own
+// listener.
+func TestPprofListener(t *testing.T) {
+	var out bytes.Buffer
+	srv, err := servePprof(Config{PprofAddr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	url := strings.TrimSpace(strings.TrimPrefix(out.String(), "pprof on "))
+	resp, err := http.Get(url + "cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(body) == 0 {
+		t.Fatalf("GET %scmdline: %d %q", url, resp.StatusCode, body)
+	}
+	if none, err := servePprof(Config{}, nil, &out); none != nil || err != nil {
+		t.Fatalf("without -pprof-addr: %v %v", none, err)
 	}
 }

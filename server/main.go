@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -115,6 +116,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if metricsSrv != nil {
 		defer metricsSrv.Close() // on an early return; after Shutdown it does nothing
 	}
+	pprofSrv, err := servePprof(cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	if pprofSrv != nil {
+		defer pprofSrv.Close()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -186,6 +194,35 @@ func serveMetrics(cfg Config, stats *metrics.Metrics, logger *slog.Logger, stdou
 	url := "http://" + displayHost(ln.Addr().(*net.TCPAddr)) + "/metrics"
 	logger.Info("metrics listening", "addr", ln.Addr().String(), "bearer_required", cfg.MetricsToken != "")
 	fmt.Fprintf(stdout, "metrics on %s\n", url)
+	return srv, nil
+}
+
+// servePprof starts the listener of -pprof-addr serving Go's runtime
+// profiles, or returns nil when none is set. Its handlers are registered on
+// a mux of its own: nothing else serves them.
+func servePprof(cfg Config, logger *slog.Logger, stdout io.Writer) (*http.Server, error) {
+	if cfg.PprofAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.PprofAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("pprof listener stopped", "err", err)
+		}
+	}()
+	url := "http://" + displayHost(ln.Addr().(*net.TCPAddr)) + "/debug/pprof/"
+	logger.Info("pprof listening", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "pprof on %s\n", url)
 	return srv, nil
 }
 
