@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/storetest"
 )
@@ -534,4 +536,47 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(n, "records/op")
+}
+
+// BenchmarkAppendIDs appends the ops of 64 meetings of 1,000 ops each, two
+// ops per append from 16 meetings at once, with op ids as clients make
+// them: random (UUIDv4) or time-ordered (UUIDv7). Each id goes in the
+// meeting's id index, a B+tree: a random id lands on a random leaf.
+func BenchmarkAppendIDs(b *testing.B) {
+	for _, kind := range []string{"v4", "v7"} {
+		b.Run(kind, func(b *testing.B) {
+			l := openTemp(b, Options{})
+			newID := func() string { return uuid.NewString() }
+			if kind == "v7" {
+				newID = func() string { return uuid.Must(uuid.NewV7()).String() }
+			}
+			ctx := context.Background()
+			for m := range 64 { // meetings with a history: ids indexes of 1,000
+				var es []store.Entry
+				for range 1000 {
+					es = append(es, store.Entry{ID: newID(), Data: []byte(`{"type":"edit"}`)})
+				}
+				if _, err := l.Append(ctx, fmt.Sprintf("m-%d", m), es); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var next sync.Mutex
+			meeting := 0
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				next.Lock()
+				m := fmt.Sprintf("m-%d", meeting%64)
+				meeting++
+				next.Unlock()
+				for pb.Next() {
+					es := []store.Entry{{ID: newID(), Data: []byte(`{"type":"edit","text":"quelque chose"}`)},
+						{ID: newID(), Data: []byte(`{"type":"edit","text":"autre chose"}`)}}
+					if _, err := l.Append(ctx, m, es); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
