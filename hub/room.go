@@ -881,14 +881,7 @@ func (r *Room) maybeSnapshot() {
 	if r.sinceSnapshot < r.hub.opts.SnapshotEvery || r.saving {
 		return
 	}
-	data, err := func() (data []byte, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("encode panicked: %v", p)
-			}
-		}()
-		return r.state.Encode(), nil
-	}()
+	data, err := r.encodeState()
 	if err != nil {
 		r.log.Warn("snapshot not encoded", "seq", r.state.Seq, "err", err)
 		return
@@ -921,6 +914,17 @@ func (r *Room) maybeSnapshot() {
 		return
 	}
 	r.scrub = false
+}
+
+// encodeState encodes the state for a snapshot, a panic in it (a bug)
+// turned into an error.
+func (r *Room) encodeState() (data []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("encode panicked: %v", p)
+		}
+	}()
+	return r.state.Encode(), nil
 }
 
 // saveSnapshot saves a snapshot of the meeting at seq and trims the log
@@ -968,14 +972,7 @@ func (r *Room) finishSnapshots() {
 	if r.hub.ctx.Err() == nil || r.scrub || r.stale || r.sinceSnapshot < r.hub.opts.SnapshotEvery {
 		return
 	}
-	data, err := func() (data []byte, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("encode panicked: %v", p)
-			}
-		}()
-		return r.state.Encode(), nil
-	}()
+	data, err := r.encodeState()
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err = r.hub.log.SaveSnapshot(ctx, r.id, r.state.Seq, data)
