@@ -206,6 +206,9 @@ func TestRevokeInTheBrowser(t *testing.T) {
 	assertLabelled(fac)
 
 	screen.waitFor("the old projector told its link is revoked", textHas("#body", "révoqué"))
+	if js[bool](screen, `document.querySelector('#title').textContent !== '' || !document.querySelector('#joinbox').hidden`) {
+		screen.fail("the revoked projector still shows the meeting's title or join box")
+	}
 	if st := linkStatus(t, created.ScreenURL); st != http.StatusNotFound {
 		t.Fatalf("the old screen link answers %d, want 404", st)
 	}

@@ -23,7 +23,14 @@ sync.on('update', render)
     el.dataset.state = s;
     el.textContent = s === 'offline' ? `✕ ${t('sync.offline')}` : '';
   })
-  .on('fatal', () => fill($('#body'), h('p', { class: 'big', text: t('screen.noAccess') })));
+  .on('fatal', () => {
+    // Revoked (a new screen link was made) or never valid: nothing of the
+    // meeting stays on the wall.
+    clearInterval(ticker);
+    for (const id of ['title', 'stepname', 'submitted', 'timer', 'code-small', 'count']) $(`#${id}`).textContent = '';
+    $('#joinbox').hidden = true;
+    fill($('#body'), h('p', { class: 'big', text: t('screen.noAccess') }));
+  });
 
 const qrURL = `/api/meetings/${encodeURIComponent(meetingId)}/qr.svg`;
 $('#qr-small').src = qrURL;
@@ -181,4 +188,4 @@ function outcomes() {
 
 // The page starts once every declaration above is initialised.
 sync.start();
-setInterval(tick, 1000);
+const ticker = setInterval(tick, 1000);
