@@ -54,6 +54,21 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if res.LatProjector.Count != edits || res.LatAck.Count != uint64(res.OpsPlanned) {
 		t.Errorf("projector samples %d, ack samples %d, for %d edits", res.LatProjector.Count, res.LatAck.Count, edits)
 	}
+	// The edits planned outside the second after each step change have
+	// their own figures (the run has step changes, so fewer of them).
+	var calm uint64
+	for _, in := range cfg.wl.Plan() {
+		near := false
+		for _, w := range cfg.wl.Waves() {
+			near = near || (in.At >= w && in.At < w+time.Second)
+		}
+		if !near {
+			calm++
+		}
+	}
+	if calm == 0 || calm >= edits || res.LatAckCalm.Count != calm || res.LatProjectorCalm.Count != calm {
+		t.Errorf("samples outside step changes: ack %d, projector %d, want %d (of %d edits)", res.LatAckCalm.Count, res.LatProjectorCalm.Count, calm, edits)
+	}
 	// Every connection of a meeting sees each of its step changes.
 	perMeeting := uint64(cfg.wl.Participants + 3)
 	if want := uint64(waveOps) * perMeeting; res.LatStep.Count != want {
