@@ -54,12 +54,34 @@ func (s *subscriber) answered() {
 	}
 }
 
-// wake makes sure a goroutine writes the queue out: a connection has one
-// only while it has frames to write (most phones are idle most of the
-// meeting, and an idle goroutine still holds its stack).
+// A connection's writer: no goroutine (idle), queued for a slot of the
+// hub's bulk writers (waiting), or a goroutine writes the queue out
+// (running).
+const (
+	writerIdle int32 = iota
+	writerWaiting
+	writerRunning
+)
+
+// wake makes sure a goroutine writes the queue out now: a connection has
+// one only while it has frames to write (most phones are idle most of the
+// meeting, and an idle goroutine still holds its stack). A connection
+// waiting for a bulk slot starts at once: an ack or an edit does not wait
+// behind a step change.
 func (s *subscriber) wake() {
-	if s.startWriter != nil && s.writing.CompareAndSwap(false, true) {
-		s.startWriter()
+	if s.startWriter == nil {
+		return
+	}
+	if s.state.CompareAndSwap(writerIdle, writerRunning) || s.state.CompareAndSwap(writerWaiting, writerRunning) {
+		s.startWriter(nil)
+	}
+}
+
+// wakeBulk is wake for a frame that goes to the whole meeting: unless a
+// writer is already on it, the queue is written when b has a slot.
+func (s *subscriber) wakeBulk(b *bulkWriters) {
+	if s.startWriter != nil && s.state.CompareAndSwap(writerIdle, writerWaiting) {
+		b.add(s)
 	}
 }
 
@@ -71,11 +93,12 @@ type subscriber struct {
 	kick      func(code StatusCode, reason string) // idempotent, never blocks
 	tokenHash string
 	lang      string
-	// writing is true while a goroutine writes the queue out (see
-	// writer); startWriter starts one. Both are set before the room sees
-	// the subscriber.
-	writing     atomic.Bool
-	startWriter func()
+	// state is writerIdle, writerWaiting or writerRunning (see wake);
+	// startWriter starts a goroutine that writes the queue out and then
+	// calls done (if not nil). Both are set before the room sees the
+	// subscriber.
+	state       atomic.Int32
+	startWriter func(done func())
 	batch       bool // the client reads several frames per message (hello.batch)
 
 	actor meeting.Actor
@@ -301,8 +324,8 @@ type writer struct {
 	ctx       context.Context // done when the connection ends
 	c         *websocket.Conn
 	queue     <-chan []byte
-	writing   *atomic.Bool // the subscriber's: a goroutine is writing
-	batch     bool         // several frames per message (coalesce)
+	state     *atomic.Int32 // the subscriber's (see wake)
+	batch     bool          // several frames per message (coalesce)
 	closeWith func(StatusCode, string)
 	watchdog  *time.Timer
 	inWrite   atomic.Bool // a frame is being written now
@@ -316,7 +339,7 @@ type writer struct {
 }
 
 func (h *Hub) newWriter(ctx context.Context, c *websocket.Conn, s *subscriber, closeWith func(StatusCode, string)) *writer {
-	w := &writer{h: h, ctx: ctx, c: c, queue: s.send, writing: &s.writing, batch: s.batch, closeWith: closeWith, writeCtx: context.WithoutCancel(ctx)}
+	w := &writer{h: h, ctx: ctx, c: c, queue: s.send, state: &s.state, batch: s.batch, closeWith: closeWith, writeCtx: context.WithoutCancel(ctx)}
 	w.watchdog = time.AfterFunc(time.Duration(math.MaxInt64), func() {
 		// A write that cannot finish in time is a client that stopped
 		// reading: same code as a full queue.
@@ -344,17 +367,25 @@ func (w *writer) begin() bool {
 	return true
 }
 
-// start runs a goroutine that writes the queue out (the caller won
-// subscriber.writing).
-func (w *writer) start() {
+// start runs a goroutine that writes the queue out (the caller moved
+// subscriber.state to writerRunning), then calls done if not nil.
+func (w *writer) start(done func()) {
 	if !w.begin() {
+		if done != nil {
+			done()
+		}
 		return
 	}
-	go w.drain()
+	go func() {
+		w.drain()
+		if done != nil {
+			done()
+		}
+	}()
 }
 
-// drain writes frames until the queue is empty, then lets go of writing
-// (and takes it back if a frame came in between). Frames that are already
+// drain writes frames until the queue is empty, then goes idle (and takes
+// the queue back if a frame came in between). Frames that are already
 // queued go out together, in one WebSocket message, one per line (see
 // coalesce).
 func (w *writer) drain() {
@@ -367,8 +398,8 @@ func (w *writer) drain() {
 			select {
 			case frame = <-w.queue:
 			default:
-				w.writing.Store(false)
-				if len(w.queue) == 0 || !w.writing.CompareAndSwap(false, true) {
+				w.state.Store(writerIdle)
+				if len(w.queue) == 0 || !w.state.CompareAndSwap(writerIdle, writerRunning) {
 					return
 				}
 				continue
@@ -382,7 +413,7 @@ func (w *writer) drain() {
 			w.h.buffers.Put(buf)
 		}
 		if !ok {
-			return // writing stays true: no writer for a dead connection
+			return // stays running: no writer for a dead connection
 		}
 	}
 }

@@ -229,6 +229,9 @@ type Hub struct {
 	// (conn.go, coalesce): one per connection writing such a message at
 	// that moment, not one per connection.
 	buffers sync.Pool
+
+	// bulk paces the writing of frames that go to whole meetings.
+	bulk *bulkWriters
 }
 
 // New loads every meeting of the log (snapshot, then the ops after it) and
@@ -256,6 +259,7 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 		checkStore: make(chan struct{}, 1),
 	}
 	h.buffers.New = func() any { b := make([]byte, 0, maxMessage); return &b }
+	h.bulk = newBulkWriters(runtime.GOMAXPROCS(0), bulkHold)
 	// Subscribe first, then load, then catch up: no append of another
 	// instance can fall between the two.
 	var pending chan string

@@ -663,7 +663,7 @@ func (r *Room) publish(e *histEntry) {
 			}
 		}
 		if f := e.frameFor(s.lens); f != nil {
-			r.send(s, f)
+			r.queue(s, f, e.outsider != nil)
 		}
 	}
 }
@@ -702,9 +702,19 @@ func (r *Room) recheckSubscribers() {
 // send queues a frame without ever blocking: a full queue closes the
 // connection (the client resumes from its lastSeq).
 func (r *Room) send(s *subscriber, frame []byte) {
+	r.queue(s, frame, false)
+}
+
+// queue is send; a frame of a change that goes to the whole meeting (wide)
+// is written when the hub's bulk writers have a slot (see bulkWriters).
+func (r *Room) queue(s *subscriber, frame []byte, wide bool) {
 	select {
 	case s.send <- frame:
-		s.wake()
+		if wide {
+			s.wakeBulk(r.hub.bulk)
+		} else {
+			s.wake()
+		}
 	default:
 		r.drop(s, StatusTooSlow, "too slow: resume")
 	}
