@@ -62,11 +62,11 @@ func queuedFramesMessages(t *testing.T, batch bool) int {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		sub := &subscriber{send: newFrameQueue(64), batch: batch}
+		sub := &subscriber{send: make(chan []byte, 64), batch: batch}
 		w := h.newWriter(ctx, c, sub, func(StatusCode, string) {})
 		sub.startWriter = w.start
 		for _, f := range frames { // all queued before the writer starts
-			sub.send.push(f)
+			sub.send <- f
 		}
 		sub.wake()
 		<-done

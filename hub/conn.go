@@ -88,7 +88,7 @@ func (s *subscriber) wakeBulk(b *bulkWriters) {
 // subscriber is one connection as the room sees it. Fields other than send,
 // kick, tokenHash and lang are owned by the room's loop.
 type subscriber struct {
-	send      *frameQueue
+	send      chan []byte
 	inflight  chan struct{}                        // one token per op sent and not yet answered
 	kick      func(code StatusCode, reason string) // idempotent, never blocks
 	tokenHash string
@@ -205,7 +205,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		return info
 	}
 	sub := &subscriber{
-		send:      newFrameQueue(h.opts.SendQueue),
+		send:      make(chan []byte, h.opts.SendQueue),
 		inflight:  make(chan struct{}, h.opts.MaxInFlight),
 		kick:      closeWith,
 		tokenHash: TokenHash(secret),
@@ -323,7 +323,7 @@ type writer struct {
 	h         *Hub
 	ctx       context.Context // done when the connection ends
 	c         *websocket.Conn
-	queue     *frameQueue
+	queue     <-chan []byte
 	state     *atomic.Int32 // the subscriber's (see wake)
 	batch     bool          // several frames per message (coalesce)
 	closeWith func(StatusCode, string)
@@ -395,10 +395,11 @@ func (w *writer) drain() {
 		frame := carry
 		carry = nil
 		if frame == nil {
-			var ok bool
-			if frame, ok = w.queue.pop(); !ok {
+			select {
+			case frame = <-w.queue:
+			default:
 				w.state.Store(writerIdle)
-				if w.queue.len() == 0 || !w.state.CompareAndSwap(writerIdle, writerRunning) {
+				if len(w.queue) == 0 || !w.state.CompareAndSwap(writerIdle, writerRunning) {
 					return
 				}
 				continue
@@ -429,17 +430,14 @@ const maxMessage = 16 << 10
 // returns the message, the number of frames in it, a frame taken from the
 // queue that did not fit (sent next), and the pooled buffer used, if any.
 func (w *writer) coalesce(frame []byte) (msg []byte, n int, next []byte, buf *[]byte) {
-	if !w.batch || w.queue.len() == 0 || len(frame) >= maxMessage {
+	if !w.batch || len(w.queue) == 0 || len(frame) >= maxMessage {
 		return frame, 1, nil, nil
 	}
 	buf = w.h.buffers.Get().(*[]byte)
 	msg = append((*buf)[:0], frame...)
 	n = 1
-	for {
-		f, ok := w.queue.pop()
-		if !ok {
-			break
-		}
+	for len(w.queue) > 0 {
+		f := <-w.queue // never blocks: this goroutine is the only reader
 		if len(msg)+1+len(f) > maxMessage {
 			return msg, n, f, buf
 		}

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/boucle/designation/meeting"
@@ -9,24 +10,17 @@ import (
 
 // fanOutRoom is the room of a meeting of 100 at steps IV–V: 100 phones in
 // ten breakout groups g0…g9, a projector and two facilitators, whose queues
-// are emptied as soon as a frame is queued, as their writers would.
+// are emptied by a goroutine each, as their writers would.
 func fanOutRoom(tb testing.TB) *Room {
 	tb.Helper()
 	r := &Room{subs: map[*subscriber]struct{}{}}
 	add := func(l meeting.Lens) {
-		s := &subscriber{send: newFrameQueue(1024), lens: l}
-		s.startWriter = func(done func()) {
-			for {
-				if _, ok := s.send.pop(); !ok {
-					break
-				}
-			}
-			s.state.Store(writerIdle)
-			if done != nil {
-				done()
-			}
-		}
+		s := &subscriber{send: make(chan []byte, 1024), lens: l}
 		r.subs[s] = struct{}{}
+		go func() {
+			for range s.send {
+			}
+		}()
 	}
 	for i := 0; i < 100; i++ {
 		add(meeting.Lens{Audience: meeting.Redacted, OwnGroupOnly: true, Group: fmt.Sprintf("g%d", i%10)})
@@ -34,6 +28,11 @@ func fanOutRoom(tb testing.TB) *Room {
 	add(meeting.Lens{Audience: meeting.Redacted})
 	add(meeting.Lens{Audience: meeting.Full})
 	add(meeting.Lens{Audience: meeting.Full})
+	tb.Cleanup(func() {
+		for s := range r.subs {
+			close(s.send)
+		}
+	})
 	return r
 }
 
@@ -79,6 +78,15 @@ func BenchmarkFanOut(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		r.publish(e)
+		if i%512 == 511 { // let the writers catch up, untimed: queues hold 1024
+			b.StopTimer()
+			for s := range r.subs {
+				for len(s.send) > 0 {
+					runtime.Gosched()
+				}
+			}
+			b.StartTimer()
+		}
 	}
 	if len(r.subs) != 103 {
 		b.Fatalf("%d subscribers left, want 103 (one was dropped)", len(r.subs))

@@ -162,7 +162,7 @@ func TestEveryLensEndsWithItsView(t *testing.T) {
 			c = &lensClient{name: name}
 			clients = append(clients, c)
 		}
-		c.sub = &subscriber{send: newFrameQueue(1 << 14), inflight: make(chan struct{}, 32), kick: func(StatusCode, string) {}, tokenHash: tokenHash}
+		c.sub = &subscriber{send: make(chan []byte, 1<<14), inflight: make(chan struct{}, 32), kick: func(StatusCode, string) {}, tokenHash: tokenHash}
 		ok := false
 		if err := room.call(ctx, func() { _, ok = room.subscribe(c.sub, lastSeq) }); err != nil || !ok {
 			t.Fatalf("%s: subscribe: %v %v", name, err, ok)
@@ -171,11 +171,12 @@ func TestEveryLensEndsWithItsView(t *testing.T) {
 	}
 	drain := func(c *lensClient) {
 		for {
-			f, ok := c.sub.send.pop()
-			if !ok {
+			select {
+			case f := <-c.sub.send:
+				c.apply(t, f)
+			default:
 				return
 			}
-			c.apply(t, f)
 		}
 	}
 	projector := connect("projector", TokenHash("scr-m1"), 0, nil)

@@ -708,14 +708,15 @@ func (r *Room) send(s *subscriber, frame []byte) {
 // queue is send; a frame of a change that goes to the whole meeting (wide)
 // is written when the hub's bulk writers have a slot (see bulkWriters).
 func (r *Room) queue(s *subscriber, frame []byte, wide bool) {
-	if !s.send.push(frame) {
+	select {
+	case s.send <- frame:
+		if wide {
+			s.wakeBulk(r.hub.bulk)
+		} else {
+			s.wake()
+		}
+	default:
 		r.drop(s, StatusTooSlow, "too slow: resume")
-		return
-	}
-	if wide {
-		s.wakeBulk(r.hub.bulk)
-	} else {
-		s.wake()
 	}
 }
 
@@ -1015,7 +1016,7 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 	}
 	s.actor = actor
 	s.lens = r.state.LensOf(actor)
-	s.send.push(mustJSON(welcomeFrame{
+	s.send <- mustJSON(welcomeFrame{
 		Type:     frameWelcome,
 		Meeting:  r.id,
 		Role:     actor.Role,
@@ -1023,14 +1024,16 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 		Audience: s.lens.Audience.String(),
 		Seq:      r.state.Seq,
 		Now:      r.hub.opts.Now().UTC().Truncate(time.Millisecond),
-	}))
-	// The queue is new: the welcome and at most half of it fit.
-	frames, fromHistory := r.catchUpFrames(s.lens, lastSeq, s.send.max/2)
+	})
+	frames, fromHistory := r.catchUpFrames(s.lens, lastSeq, cap(s.send)/2)
 	for _, frame := range frames {
-		s.send.push(frame)
+		s.send <- frame
 	}
 	if r.storeDown {
-		s.send.push(statusFrameFor(false)) // a tiny queue may have no room: the refusals will tell
+		select {
+		case s.send <- statusFrameFor(false):
+		default: // a tiny queue: the refusals will tell
+		}
 	}
 	if lastSeq > 0 {
 		r.hub.opts.Observer.Resumed(fromHistory)
