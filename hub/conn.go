@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -467,7 +468,7 @@ func (w *writer) write(msg []byte, frames int) bool {
 	return true
 }
 
-// startPings pings the peer every PingInterval, on a timer's goroutine that
+// startPings pings the peer about every PingInterval (pingDelay), on a timer's goroutine that
 // lives for the ping only; an unanswered ping closes with 4009.
 func (w *writer) startPings() {
 	w.mu.Lock()
@@ -475,7 +476,17 @@ func (w *writer) startPings() {
 	if w.stopped {
 		return
 	}
-	w.pinger = time.AfterFunc(w.h.opts.PingInterval, w.ping)
+	w.pinger = time.AfterFunc(pingDelay(w.h.opts.PingInterval), w.ping)
+}
+
+// pingDelay is the time before a connection's next ping: interval, give or
+// take a quarter, at random. Without it, phones that connected together
+// (everyone back within seconds after a restart) would be pinged together
+// every interval for as long as they stay: at the national peak, 10,300
+// pings and pongs at once, written all together where a step change's
+// frames are paced (bulkWriters).
+func pingDelay(interval time.Duration) time.Duration {
+	return interval*3/4 + rand.N(interval/2+1)
 }
 
 func (w *writer) ping() {
@@ -495,7 +506,7 @@ func (w *writer) ping() {
 	}
 	w.mu.Lock()
 	if !w.stopped {
-		w.pinger.Reset(w.h.opts.PingInterval)
+		w.pinger.Reset(pingDelay(w.h.opts.PingInterval))
 	}
 	w.mu.Unlock()
 }

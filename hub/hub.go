@@ -55,8 +55,10 @@ type Options struct {
 	PresenceDelay time.Duration
 	// WriteTimeout bounds each WebSocket write. Default 5 s.
 	WriteTimeout time.Duration
-	// PingInterval is the time between two pings to detect dead phones; a
-	// ping unanswered within PingInterval closes the connection. Default 20 s.
+	// PingInterval is the mean time between two pings to detect dead
+	// phones (each wait is drawn within ±25%, so that phones that connected
+	// together are not pinged together); a ping unanswered within
+	// PingInterval closes the connection. Default 20 s.
 	PingInterval time.Duration
 	// HelloTimeout is how long a new connection has to send hello. Default 10 s.
 	HelloTimeout time.Duration
