@@ -17,7 +17,12 @@
 // one is on disk: an idle store commits a lone op at once (no timer, unlike
 // bbolt's DB.Batch whose MaxBatchDelay would add its delay to every op of a
 // quiet meeting), and under load the batch grows with the ops that arrived
-// during the previous fsync, which is the wait worth sharing.
+// during the previous fsync, which is the wait worth sharing. When a
+// transaction had company (it served more than one write: several meetings
+// are busy), the next one waits CommitDelay after its first write for more.
+// At 1,000 ops a second from 100 meetings, transactions carried about 1.4
+// writes each: two fsyncs and bbolt's copy of the pages they touch were
+// paid for nearly every write.
 package bolt
 
 import (
@@ -80,6 +85,10 @@ type Options struct {
 	// transaction (one fsync). Default 512: large enough to absorb a burst
 	// of a hundred meetings, small enough to keep one commit short.
 	MaxBatch int
+	// CommitDelay is how long a transaction waits after its first write
+	// for more to share it, when the previous transaction served more than
+	// one write (a lone writer never waits). Default 2 ms; negative: never.
+	CommitDelay time.Duration
 
 	// openFile replaces os.OpenFile (tests: a disk that fails).
 	openFile func(name string, flag int, perm os.FileMode) (*os.File, error)
@@ -126,6 +135,9 @@ func Open(path string, opts Options) (*Log, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 512
+	}
+	if opts.CommitDelay == 0 {
+		opts.CommitDelay = 2 * time.Millisecond
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create directory of %s: %w", path, err)
@@ -195,6 +207,9 @@ var errClosed = fmt.Errorf("bolt: log closed: %w", store.ErrUnavailable)
 // commitLoop is the group committer: it owns every write transaction.
 func (l *Log) commitLoop() {
 	defer close(l.stopped)
+	delay := time.NewTimer(time.Hour)
+	delay.Stop()
+	crowded := false // the previous transaction served several writes
 	for {
 		var first *write
 		select {
@@ -203,6 +218,19 @@ func (l *Log) commitLoop() {
 			return
 		}
 		batch := []*write{first}
+		if crowded && l.opts.CommitDelay > 0 {
+			delay.Reset(l.opts.CommitDelay)
+		wait:
+			for len(batch) < l.opts.MaxBatch {
+				select {
+				case w := <-l.writes:
+					batch = append(batch, w)
+				case <-delay.C:
+					break wait
+				}
+			}
+			delay.Stop()
+		}
 	gather:
 		for len(batch) < l.opts.MaxBatch {
 			select {
@@ -212,6 +240,7 @@ func (l *Log) commitLoop() {
 				break gather
 			}
 		}
+		crowded = len(batch) > 1
 		l.commit(batch)
 	}
 }

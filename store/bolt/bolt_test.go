@@ -84,6 +84,71 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestCommitDelayOnlyWithCompany: a lone writer never waits for company
+// (CommitDelay is not added to each append of a quiet meeting), while
+// writers that arrive spread out, as the edits of busy meetings do, share
+// transactions once the store is busy: each waits up to CommitDelay for the
+// others rather than paying two fsyncs and a copy of the pages alone.
+func TestCommitDelayOnlyWithCompany(t *testing.T) {
+	t.Parallel()
+	t.Run("alone", func(t *testing.T) {
+		t.Parallel()
+		l := openTemp(t, Options{CommitDelay: time.Second})
+		const appends = 20
+		done := make(chan error, 1)
+		go func() {
+			for i := range appends {
+				if _, err := l.Append(context.Background(), "m", []store.Entry{{ID: fmt.Sprint("op", i), Data: []byte("x")}}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		select { // waiting each time would take 20 s
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d appends one after the other took more than 10 s: each waited the commit delay", appends)
+		}
+	})
+	t.Run("company", func(t *testing.T) {
+		t.Parallel()
+		l := openTemp(t, Options{CommitDelay: 200 * time.Millisecond})
+		const writers, each = 8, 10
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				<-start // together: the first transactions have company
+				for i := range each {
+					if _, err := l.Append(context.Background(), fmt.Sprint("m-", w), []store.Entry{{ID: fmt.Sprint("op", i), Data: []byte("x")}}); err != nil {
+						errs <- err
+						return
+					}
+					// Then spread out, as edits are: a transaction that
+					// did not wait would mostly carry one or two writes.
+					time.Sleep(time.Duration(1+w%3) * time.Millisecond)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if n := l.commits.Load(); n > writers*each/4 {
+			t.Fatalf("%d appends took %d commits: the writers did not wait for each other", writers*each, n)
+		} else {
+			t.Logf("%d appends in %d commits", writers*each, n)
+		}
+	})
+}
+
 // rawContains reads the file's raw bytes.
 func rawContains(t *testing.T, path string, needle string) bool {
 	t.Helper()
