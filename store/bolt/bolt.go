@@ -19,7 +19,8 @@
 // quiet meeting), and under load the batch grows with the ops that arrived
 // during the previous fsync, which is the wait worth sharing. When a
 // transaction had company (it served more than one write: several meetings
-// are busy), the next one waits CommitDelay after its first write for more.
+// are busy), the next one waits CommitDelay after its first write for more,
+// or until it has enoughCompany.
 // At 1,000 ops a second from 100 meetings, transactions carried about 1.4
 // writes each: two fsyncs and bbolt's copy of the pages they touch were
 // paid for nearly every write.
@@ -86,13 +87,22 @@ type Options struct {
 	// of a hundred meetings, small enough to keep one commit short.
 	MaxBatch int
 	// CommitDelay is how long a transaction waits after its first write
-	// for more to share it, when the previous transaction served more than
-	// one write (a lone writer never waits). Default 2 ms; negative: never.
+	// for more to share it (at most until it has enoughCompany writes),
+	// when the previous transaction served more than one write (a lone
+	// writer never waits). Default 2 ms; negative: never.
 	CommitDelay time.Duration
 
 	// openFile replaces os.OpenFile (tests: a disk that fails).
 	openFile func(name string, flag int, perm os.FileMode) (*os.File, error)
 }
+
+// enoughCompany is the number of writes after which a transaction stops
+// waiting for more (CommitDelay) and takes what else is waiting. When every
+// busy meeting waits for its commit before sending more (saturation), the
+// writers are all in at once: waiting longer would only idle the disk (at
+// 5,000 edits/s, a full 2 ms wait per transaction cut the ops acked from
+// 4,847 to 2,997 a second).
+const enoughCompany = 8
 
 // Log is a store.Log in one bbolt file.
 type Log struct {
@@ -221,7 +231,7 @@ func (l *Log) commitLoop() {
 		if crowded && l.opts.CommitDelay > 0 {
 			delay.Reset(l.opts.CommitDelay)
 		wait:
-			for len(batch) < l.opts.MaxBatch {
+			for len(batch) < min(enoughCompany, l.opts.MaxBatch) {
 				select {
 				case w := <-l.writes:
 					batch = append(batch, w)

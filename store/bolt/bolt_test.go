@@ -114,6 +114,42 @@ func TestCommitDelayOnlyWithCompany(t *testing.T) {
 			t.Fatalf("%d appends one after the other took more than 10 s: each waited the commit delay", appends)
 		}
 	})
+	t.Run("all in at once", func(t *testing.T) {
+		t.Parallel()
+		// Writers that each wait for their commit before the next append
+		// (meetings at saturation) are all in at once: a transaction does
+		// not wait the whole delay for more.
+		l := openTemp(t, Options{CommitDelay: time.Second})
+		const writers, each = 4 * enoughCompany, 10
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				for i := range each {
+					if _, err := l.Append(context.Background(), fmt.Sprint("m-", w), []store.Entry{{ID: fmt.Sprint("op", i), Data: []byte("x")}}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		began := time.Now()
+		close(start)
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		select { // waiting the delay each time: at least 10 s
+		case <-finished:
+		case <-time.After(8 * time.Second):
+			t.Fatalf("%d writers × %d appends still running after 8 s: transactions waited the whole delay", writers, each)
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		t.Logf("%d appends in %v, %d commits", writers*each, time.Since(began).Round(time.Millisecond), l.commits.Load())
+	})
 	t.Run("company", func(t *testing.T) {
 		t.Parallel()
 		l := openTemp(t, Options{CommitDelay: 200 * time.Millisecond})
