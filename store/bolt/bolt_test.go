@@ -121,32 +121,14 @@ func TestCommitDelayOnlyWithCompany(t *testing.T) {
 		// not wait the whole delay for more.
 		l := openTemp(t, Options{CommitDelay: time.Second})
 		const writers, each = 4 * enoughCompany, 10
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
-		for w := range writers {
-			wg.Go(func() {
-				<-start
-				for i := range each {
-					if _, err := l.Append(context.Background(), fmt.Sprint("m-", w), []store.Entry{{ID: fmt.Sprint("op", i), Data: []byte("x")}}); err != nil {
-						errs <- err
-						return
-					}
-				}
-			})
-		}
 		began := time.Now()
-		close(start)
-		finished := make(chan struct{})
-		go func() { wg.Wait(); close(finished) }()
 		select { // waiting the delay each time: at least 10 s
-		case <-finished:
+		case err := <-appendTogether(l, writers, each, nil):
+			if err != nil {
+				t.Fatal(err)
+			}
 		case <-time.After(8 * time.Second):
 			t.Fatalf("%d writers × %d appends still running after 8 s: transactions waited the whole delay", writers, each)
-		}
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
 		}
 		t.Logf("%d appends in %v, %d commits", writers*each, time.Since(began).Round(time.Millisecond), l.commits.Load())
 	})
@@ -154,27 +136,11 @@ func TestCommitDelayOnlyWithCompany(t *testing.T) {
 		t.Parallel()
 		l := openTemp(t, Options{CommitDelay: 200 * time.Millisecond})
 		const writers, each = 8, 10
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
-		for w := range writers {
-			wg.Go(func() {
-				<-start // together: the first transactions have company
-				for i := range each {
-					if _, err := l.Append(context.Background(), fmt.Sprint("m-", w), []store.Entry{{ID: fmt.Sprint("op", i), Data: []byte("x")}}); err != nil {
-						errs <- err
-						return
-					}
-					// Then spread out, as edits are: a transaction that
-					// did not wait would mostly carry one or two writes.
-					time.Sleep(time.Duration(1+w%3) * time.Millisecond)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		// Together at first, so the first transactions have company; then
+		// spread out, as edits are: a transaction that did not wait would
+		// mostly carry one or two writes.
+		pace := func(w int) time.Duration { return time.Duration(1+w%3) * time.Millisecond }
+		if err := <-appendTogether(l, writers, each, pace); err != nil {
 			t.Fatal(err)
 		}
 		if n := l.commits.Load(); n > writers*each/4 {
@@ -183,6 +149,37 @@ func TestCommitDelayOnlyWithCompany(t *testing.T) {
 			t.Logf("%d appends in %d commits", writers*each, n)
 		}
 	})
+}
+
+// appendTogether starts writers goroutines at once, each appending each ops
+// to a meeting of its own and pausing pace(w) after each (pace nil: no
+// pause). The channel yields the first error, or nil, once all are done.
+func appendTogether(l *Log, writers, each int, pace func(w int) time.Duration) <-chan error {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			for i := range each {
+				if _, err := l.Append(context.Background(), fmt.Sprint("m-", w), []store.Entry{{ID: fmt.Sprint("op", i), Data: []byte("x")}}); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+				if pace != nil {
+					time.Sleep(pace(w))
+				}
+			}
+		})
+	}
+	close(start)
+	done := make(chan error, 1)
+	go func() {
+		wg.Wait()
+		done <- first
+	}()
+	return done
 }
 
 // rawContains reads the file's raw bytes.
