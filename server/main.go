@@ -185,16 +185,24 @@ func serveMetrics(cfg Config, stats *metrics.Metrics, logger *slog.Logger, stdou
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", handler)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics listener stopped", "err", err)
-		}
-	}()
+	srv := serveSide(ln, mux, "metrics", logger)
 	url := "http://" + displayHost(ln.Addr().(*net.TCPAddr)) + "/metrics"
 	logger.Info("metrics listening", "addr", ln.Addr().String(), "bearer_required", cfg.MetricsToken != "")
 	fmt.Fprintf(stdout, "metrics on %s\n", url)
 	return srv, nil
+}
+
+// serveSide serves handler on a side listener (metrics, pprof) until it
+// is shut down; a failure once started is logged ("<name> listener
+// stopped"): it does not stop the meetings.
+func serveSide(ln net.Listener, handler http.Handler, name string, logger *slog.Logger) *http.Server {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error(name+" listener stopped", "err", err)
+		}
+	}()
+	return srv
 }
 
 // servePprof starts the listener of -pprof-addr serving Go's runtime
@@ -214,12 +222,7 @@ func servePprof(cfg Config, logger *slog.Logger, stdout io.Writer) (*http.Server
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("pprof listener stopped", "err", err)
-		}
-	}()
+	srv := serveSide(ln, mux, "pprof", logger)
 	url := "http://" + displayHost(ln.Addr().(*net.TCPAddr)) + "/debug/pprof/"
 	logger.Info("pprof listening", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "pprof on %s\n", url)
