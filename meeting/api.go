@@ -188,6 +188,23 @@ func (s *State) Authenticate(tokenHash string) (Actor, bool) {
 	return Actor{}, false
 }
 
+// SameForEveryAudience tells whether ChangesFor(ch, a) is the same for
+// every audience, so that a server may encode it once: true when ch names
+// only kinds whose value holds no personal data (list edits, steps,
+// merges: the bulk of a meeting). A member (contact details, attendance)
+// or a check (who objected) differs by audience, and so does any kind not
+// listed here.
+func SameForEveryAudience(ch Changes) bool {
+	for _, r := range ch {
+		switch r.Kind {
+		case KindMeeting, KindActionGroup, KindProfile, KindGroup, KindBilan, KindDecision, KindMerge:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // AccessMayChange tells whether an op of type opType that changed ch may
 // have changed what a token opens (Authenticate) or the audience it gets
 // (AudienceOf): token ops, and ops that change a member or the meeting

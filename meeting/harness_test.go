@@ -130,6 +130,19 @@ func (m *meetingT) run(op *Op) (Changes, *Error) {
 		}
 		return nil, e
 	}
+	if SameForEveryAudience(ch) {
+		fullJSON, err := json.Marshal(m.s.ChangesFor(ch, Full))
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		redactedJSON, err := json.Marshal(m.s.ChangesFor(ch, Redacted))
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		if !bytes.Equal(fullJSON, redactedJSON) {
+			m.t.Fatalf("%s: SameForEveryAudience(%v), but the audiences get\n%s\nand\n%s", op.Type, ch, fullJSON, redactedJSON)
+		}
+	}
 	if full && m.sample > 1 {
 		prev, err := Decode(before)
 		if err != nil {
