@@ -589,15 +589,17 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 			}
 		}()
 		ch, applyErr = r.hub.opts.apply(r.state, op)
-		redacted := r.state.ChangesFor(ch, meeting.Redacted)
-		e = histEntry{
-			seq:      op.Seq,
-			full:     encodeChanges(op, r.state.ChangesFor(ch, meeting.Full)),
-			redacted: encodeChanges(op, redacted),
-			regroup:  regroups(ch),
-		}
-		if bytes.Equal(e.full, e.redacted) {
-			e.redacted = e.full // most ops hold no personal data: keep one copy
+		full := r.state.ChangesFor(ch, meeting.Full)
+		e = histEntry{seq: op.Seq, full: encodeChanges(op, full), regroup: regroups(ch)}
+		redacted := full
+		if meeting.SameForEveryAudience(ch) {
+			e.redacted = e.full // most ops hold no personal data: one frame, encoded once
+		} else {
+			redacted = r.state.ChangesFor(ch, meeting.Redacted)
+			e.redacted = encodeChanges(op, redacted)
+			if bytes.Equal(e.full, e.redacted) {
+				e.redacted = e.full // keep one copy
+			}
 		}
 		e.outsider, e.insiders = r.participantFrames(op, redacted, e.redacted)
 		return true
