@@ -111,6 +111,7 @@ type runner struct {
 	measure   atomic.Bool
 
 	frames, bytes  atomic.Uint64
+	lastFrame      atomic.Int64 // since() of the last frame counted
 	disconnects    atomic.Int64
 	connectFails   atomic.Int64
 	unsent         atomic.Int64
@@ -342,6 +343,7 @@ func (c *client) count(n int) {
 	if c.r.measure.Load() {
 		c.r.frames.Add(1)
 		c.r.bytes.Add(uint64(n))
+		c.r.lastFrame.Store(c.r.since())
 	}
 }
 

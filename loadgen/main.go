@@ -338,6 +338,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	r.start = time.Now()
 	r.measure.Store(true)
 	r.dispatch(ctx)
+	sending := time.Since(r.start)
 	drainEnd := time.Now().Add(cfg.drain)
 	for !r.settled() && time.Now().Before(drainEnd) && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
@@ -352,7 +353,8 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	busy := machineBusy() - busy0
-	res := r.result(window, before, after, ru0, ru1)
+	active := activeTime(sending, window, time.Duration(r.lastFrame.Load()))
+	res := r.result(window, active, before, after, ru0, ru1)
 	res.QuietWaitSec = quiet.Seconds()
 	res.OthersCPUSec = (busy - time.Duration((res.ServerCPUSec+res.GeneratorCPUSec)*float64(time.Second))).Seconds()
 	if res.OthersCPUSec < 0 || r.t.pid == os.Getpid() {
@@ -375,7 +377,16 @@ func rusageCPU(ru syscall.Rusage) time.Duration {
 }
 
 // result gathers the figures of a finished run.
-func (r *runner) result(window time.Duration, before, after procStats, ru0, ru1 syscall.Rusage) *Result {
+// activeTime is what a run's rates are per: from the start to the last
+// frame received (lastFrame), but never less than the send phase (sending)
+// nor more than the measured window. Waiting out the drain for ops that
+// will never settle (their connection was closed) is not time spent
+// delivering.
+func activeTime(sending, window, lastFrame time.Duration) time.Duration {
+	return max(sending, min(window, lastFrame))
+}
+
+func (r *runner) result(window, active time.Duration, before, after procStats, ru0, ru1 syscall.Rusage) *Result {
 	wl := r.cfg.wl
 	res := &Result{
 		Target:  r.t.kind,
@@ -390,6 +401,7 @@ func (r *runner) result(window time.Duration, before, after procStats, ru0, ru1 
 		OpsPlanned:       len(r.ops),
 		OpsUnsent:        r.unsent.Load(),
 		WindowSec:        window.Seconds(),
+		ActiveSec:        active.Seconds(),
 		FramesDelivered:  r.frames.Load(),
 		LatAck:           r.hAck.Summary(),
 		LatProjector:     r.hProj.Summary(),
@@ -439,9 +451,9 @@ func (r *runner) result(window time.Duration, before, after procStats, ru0, ru1 
 		}
 	}
 	secs := window.Seconds()
-	res.AckedPerSec = float64(res.OpsAcked) / secs
-	res.FramesPerSec = float64(res.FramesDelivered) / secs
-	res.BytesPerSec = float64(r.bytes.Load()) / secs
+	res.AckedPerSec = float64(res.OpsAcked) / active.Seconds()
+	res.FramesPerSec = float64(res.FramesDelivered) / active.Seconds()
+	res.BytesPerSec = float64(r.bytes.Load()) / active.Seconds()
 	if r.t.pid > 0 {
 		cpu := after.CPU - before.CPU
 		res.ServerCPUSec = cpu.Seconds()

@@ -30,7 +30,13 @@ type Result struct {
 	OpsLost    int            `json:"opsLost"`    // sent, neither acked nor refused by the end
 	OpsUnsent  int64          `json:"opsUnsent"`  // their connection was gone
 
-	WindowSec       float64 `json:"windowSec"`
+	WindowSec float64 `json:"windowSec"`
+	// ActiveSec is what the rates are per: from the first op sent to the
+	// last frame received, or the whole send phase if that is longer. A
+	// run whose last ops never settle (a dropped connection's peers wait
+	// for frames that will not come) would otherwise have its rates
+	// divided by the whole drain wait as well.
+	ActiveSec       float64 `json:"activeSec"`
 	AckedPerSec     float64 `json:"ackedPerSec"`
 	FramesDelivered uint64  `json:"framesDelivered"`
 	FramesPerSec    float64 `json:"framesPerSec"`
