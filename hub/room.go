@@ -677,10 +677,19 @@ func encodeChanges(op *meeting.Op, ch []meeting.Change) []byte {
 	return mustJSON(changesFrame{Type: frameChanges, Seq: op.Seq, OpID: op.ID, OpType: op.Type, Changes: ch})
 }
 
+// pushHistory keeps e. Past HistorySize and a quarter, the oldest entries
+// are dropped in place: the array is made once per room and reused, and
+// the dropped entries are cleared so that their frames can be collected.
 func (r *Room) pushHistory(e histEntry) {
+	n := r.hub.opts.HistorySize
+	if r.history == nil {
+		r.history = make([]histEntry, 0, n+n/4+2)
+	}
 	r.history = append(r.history, e)
-	if n := r.hub.opts.HistorySize; len(r.history) > n+n/4+1 {
-		r.history = slices.Clone(r.history[len(r.history)-n:])
+	if len(r.history) > n+n/4+1 {
+		kept := copy(r.history, r.history[len(r.history)-n:])
+		clear(r.history[kept:])
+		r.history = r.history[:kept]
 	}
 }
 
