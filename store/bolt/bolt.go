@@ -403,6 +403,9 @@ func (l *Log) Append(ctx context.Context, meeting string, entries []store.Entry)
 		if err != nil {
 			return err
 		}
+		// Ops are only appended at the end: fill each page before the
+		// next (bbolt splits half full by default).
+		ops.FillPercent = 1
 		ids, err := mb.CreateBucketIfNotExists(idsBucket)
 		if err != nil {
 			return err
