@@ -66,6 +66,7 @@ type config struct {
 	serverBin       string
 	centrifugeBin   string
 	serverArgs      []string
+	targetEnv       []string // KEY=VALUE for every target process
 	dialConcurrency int
 	connectTimeout  time.Duration
 	drain           time.Duration
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.serverBin, "server-bin", "", "our server binary (default: go build ./server)")
 	fs.StringVar(&cfg.centrifugeBin, "centrifuge-bin", "", "the centrifuge peer binary (default: go build in bench/centrifuge)")
 	serverArgs := fs.String("server-args", "", "extra arguments for our server, space-separated")
+	targetEnv := fs.String("target-env", "", "environment of every target process (our server, the bare hub, the centrifuge peer), space-separated KEY=VALUE, e.g. \"GOGC=400 GOMEMLIMIT=520MiB\"; the generator keeps its own")
 	fs.IntVar(&cfg.wl.Meetings, "meetings", 10, "meetings")
 	fs.IntVar(&cfg.wl.Participants, "participants", 100, "participants per meeting")
 	fs.IntVar(&cfg.wl.GroupSize, "group", 10, "participants per breakout group (relays; our server splits by itself)")
@@ -139,6 +141,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.dialConcurrency < 1 {
 		cfg.dialConcurrency = 1
 	}
+	env, err := parseTargetEnv(*targetEnv)
+	if err != nil {
+		return err
+	}
+	cfg.targetEnv = env
 	if *serverArgs != "" {
 		cfg.serverArgs = strings.Fields(*serverArgs)
 	}
@@ -450,6 +457,9 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 			res.OpsSent++
 		}
 	}
+	if r.t.kind != targetURL {
+		res.TargetEnv = r.cfg.targetEnv // a running server's own environment is not ours to tell
+	}
 	secs := window.Seconds()
 	res.AckedPerSec = float64(res.OpsAcked) / active.Seconds()
 	res.FramesPerSec = float64(res.FramesDelivered) / active.Seconds()
@@ -465,4 +475,16 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		}
 	}
 	return res
+}
+
+// parseTargetEnv reads -target-env: space-separated KEY=VALUE.
+func parseTargetEnv(s string) ([]string, error) {
+	var env []string
+	for _, kv := range strings.Fields(s) {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("-target-env: %q is not KEY=VALUE", kv)
+		}
+		env = append(env, kv)
+	}
+	return env, nil
 }

@@ -11,12 +11,14 @@ import (
 
 // Result is one run against one target, as reported (table and JSON).
 type Result struct {
-	Target   string      `json:"target"`
-	Round    int         `json:"round"`
-	Date     string      `json:"date"`
-	Commit   string      `json:"commit,omitempty"`
-	Machine  string      `json:"machine"`
-	Workload WorkloadOut `json:"workload"`
+	Target  string `json:"target"`
+	Round   int    `json:"round"`
+	Date    string `json:"date"`
+	Commit  string `json:"commit,omitempty"`
+	Machine string `json:"machine"`
+	// TargetEnv is the environment given to the target (-target-env).
+	TargetEnv []string    `json:"targetEnv,omitempty"`
+	Workload  WorkloadOut `json:"workload"`
 
 	Connections     int   `json:"connections"`     // attempted
 	ConnectionsHeld int   `json:"connectionsHeld"` // open at the end of the measured phase
@@ -180,6 +182,9 @@ func printTable(w io.Writer, results []*Result) {
 		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.Rate, wl.DurationSec, wl.StepEverySec, wl.Seed)
 	rounds := len(byTarget[order[0]])
 	fmt.Fprintf(w, "machine: %s; date %s; commit %s", first.Machine, first.Date, first.Commit)
+	if len(first.TargetEnv) > 0 {
+		fmt.Fprintf(w, "; targets run with %s", strings.Join(first.TargetEnv, " "))
+	}
 	if rounds > 1 {
 		fmt.Fprintf(w, "; median of %d rounds", rounds)
 	}

@@ -92,7 +92,7 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 		if cfg.bareProfile != "" {
 			args = append(args, "-cpuprofile", cfg.bareProfile)
 		}
-		return startProcess(ctx, kind, self, args, "", stderr)
+		return startProcess(ctx, kind, self, args, "", cfg.targetEnv, stderr)
 	case targetServer:
 		bin := cfg.serverBin
 		if bin == "" {
@@ -109,7 +109,7 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 		if err := os.MkdirAll(data, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		return startProcess(ctx, kind, bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, cfg.serverArgs...), data, stderr)
+		return startProcess(ctx, kind, bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, cfg.serverArgs...), data, cfg.targetEnv, stderr)
 	case targetCentrifuge:
 		bin := cfg.centrifugeBin
 		if bin == "" {
@@ -122,16 +122,18 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 				return nil, err
 			}
 		}
-		return startProcess(ctx, kind, bin, []string{"-addr", "127.0.0.1:0"}, "", stderr)
+		return startProcess(ctx, kind, bin, []string{"-addr", "127.0.0.1:0"}, "", cfg.targetEnv, stderr)
 	}
 	return nil, fmt.Errorf("unknown target %q (server, bare, centrifuge or url)", kind)
 }
 
-// startProcess starts bin, waits for its "listening on http://HOST:PORT"
-// line and for /healthz, and returns the target. Its stderr goes to ours;
+// startProcess starts bin with our environment and env (KEY=VALUE, which
+// win), waits for its "listening on http://HOST:PORT" line and for
+// /healthz, and returns the target. Its stderr goes to ours;
 // stop sends SIGTERM, then SIGKILL after 5 s, and removes dataDir.
-func startProcess(ctx context.Context, kind, bin string, args []string, dataDir string, stderr io.Writer) (*target, error) {
+func startProcess(ctx context.Context, kind, bin string, args []string, dataDir string, env []string, stderr io.Writer) (*target, error) {
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	// The target's own log (one line per request and per WebSocket for our
 	// server) goes to a file, not to the report.
 	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("loadgen-%s-%d.log", kind, time.Now().UnixNano()))
