@@ -73,6 +73,17 @@ func payload(v any) json.RawMessage {
 
 var facilitator = meeting.Actor{Role: meeting.RoleFacilitator}
 
+// roomOnDisk is meeting m1, with join code code, of a hub with opts over a
+// bbolt log in a temporary folder; both are closed when the test ends.
+func roomOnDisk(tb testing.TB, code string, opts Options) *Room {
+	tb.Helper()
+	log := openLog(tb, filepath.Join(tb.TempDir(), "d.db"))
+	tb.Cleanup(func() { log.Close() })
+	h := newHub(tb, log, opts)
+	tb.Cleanup(h.Close)
+	return createMeeting(tb, h, "m1", code)
+}
+
 // createMeeting creates meeting id with join code code.
 func createMeeting(t testing.TB, h *Hub, id, code string) *Room {
 	t.Helper()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -116,11 +115,7 @@ func same(a, b map[string]map[string]json.RawMessage) string {
 // (meeting.ViewFor); a phone never gets another group's lists, and gets
 // fewer frames than the projector.
 func TestEveryLensEndsWithItsView(t *testing.T) {
-	log := openLog(t, filepath.Join(t.TempDir(), "d.db"))
-	defer log.Close()
-	h := newHub(t, log, Options{SnapshotEvery: 1 << 20})
-	defer h.Close()
-	room := createMeeting(t, h, "m1", "LENSAA")
+	room := roomOnDisk(t, "LENSAA", Options{SnapshotEvery: 1 << 20})
 	ctx := context.Background()
 	submit := func(actor meeting.Actor, typ string, p any) Result {
 		t.Helper()

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,11 +18,7 @@ import (
 // facilitators). The edits are the load generator's: qualities added,
 // edited and removed by the participants, in turn.
 func BenchmarkApplyAndPublish(b *testing.B) {
-	log := openLog(b, filepath.Join(b.TempDir(), "d.db"))
-	defer log.Close()
-	h := newHub(b, log, Options{SnapshotEvery: 1 << 30})
-	defer h.Close()
-	room := createMeeting(b, h, "m1", "BENCHA")
+	room := roomOnDisk(b, "BENCHA", Options{SnapshotEvery: 1 << 30})
 	ctx := context.Background()
 	must := func(actor meeting.Actor, typ string, p any) {
 		b.Helper()
