@@ -113,4 +113,12 @@ func BenchmarkApplyAndPublish(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
+	b.StopTimer()
+	subs := 0
+	if err := room.call(ctx, func() { subs = len(room.subs) }); err != nil {
+		b.Fatal(err)
+	}
+	if subs != people+3 {
+		b.Fatalf("%d connections left, want %d (one fell behind and was dropped)", subs, people+3)
+	}
 }
