@@ -383,7 +383,6 @@ func rusageCPU(ru syscall.Rusage) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// result gathers the figures of a finished run.
 // activeTime is what a run's rates are per: from the start to the last
 // frame received (lastFrame), but never less than the send phase (sending)
 // nor more than the measured window. Waiting out the drain for ops that
@@ -393,6 +392,8 @@ func activeTime(sending, window, lastFrame time.Duration) time.Duration {
 	return max(sending, min(window, lastFrame))
 }
 
+// result gathers the figures of a finished run: rates per the active
+// time, CPU per the whole window (over which it is measured).
 func (r *runner) result(window, active time.Duration, before, after procStats, ru0, ru1 syscall.Rusage) *Result {
 	wl := r.cfg.wl
 	res := &Result{
