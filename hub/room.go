@@ -647,6 +647,10 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 // participant moved to another group by this op gets a snapshot of its new
 // view instead (encoded once per group).
 func (r *Room) publish(e *histEntry) {
+	// An op whose frame reaches every connection of the meeting (a step, a
+	// timer, a check-in: its participants outside the changed groups get
+	// one) is written at the bulk writers' pace; list edits and acks at once.
+	wide := e.outsider != nil
 	var regrouped map[string][]byte
 	for s := range r.subs {
 		if e.regroup && s.lens.OwnGroupOnly {
@@ -665,7 +669,7 @@ func (r *Room) publish(e *histEntry) {
 			}
 		}
 		if f := e.frameFor(s.lens); f != nil {
-			r.queue(s, f, e.outsider != nil)
+			r.queue(s, f, wide)
 		}
 	}
 }
