@@ -318,6 +318,7 @@ func dialPeer(t *testing.T, base string, hello map[string]any) *wsPeer {
 	conn.SetReadLimit(16 << 20)
 	hello["type"] = "hello"
 	hello["batch"] = true // it splits messages of several frames
+	hello["lists"] = true // and reads "list" changes, as our pages do
 	if err := conn.Write(ctx, websocket.MessageText, mustJSON(t, hello)); err != nil {
 		t.Fatalf("hello: %v", err)
 	}

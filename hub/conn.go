@@ -101,6 +101,7 @@ type subscriber struct {
 	state       atomic.Int32
 	startWriter func(done func())
 	batch       bool // the client reads several frames per message (hello.batch)
+	lists       bool // the client reads "list" changes (hello.lists)
 
 	actor meeting.Actor
 	lens  meeting.Lens // what it is sent (meeting.LensOf), kept current by the room
@@ -212,6 +213,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		tokenHash: TokenHash(secret),
 		lang:      hello.Lang,
 		batch:     hello.Batch,
+		lists:     hello.Lists,
 	}
 	// The writer's goroutines end with the connection: cctx is cancelled
 	// before out.stop waits for them.

@@ -10,12 +10,13 @@ import (
 
 // fanOutRoom is the room of a meeting of 100 at steps IV–V: 100 phones in
 // ten breakout groups g0…g9, a projector and two facilitators, whose queues
-// are emptied by a goroutine each, as their writers would.
+// are emptied by a goroutine each, as their writers would. Every one reads
+// "list" changes, as our pages do.
 func fanOutRoom(tb testing.TB) *Room {
 	tb.Helper()
 	r := &Room{subs: map[*subscriber]struct{}{}}
 	add := func(l meeting.Lens) {
-		s := &subscriber{send: make(chan []byte, 1024), lens: l}
+		s := &subscriber{send: make(chan []byte, 1024), lens: l, lists: true}
 		r.subs[s] = struct{}{}
 		go func() {
 			for range s.send {
@@ -40,7 +41,7 @@ func fanOutRoom(tb testing.TB) *Room {
 // participantFrames makes it: the group's phones get the projector's frame,
 // the other phones nothing.
 func listEdit(full, redacted []byte) *histEntry {
-	return &histEntry{seq: 1, full: full, redacted: redacted, insiders: []groupFrame{{group: "g3", frame: redacted}}}
+	return &histEntry{seq: 1, full: full, redacted: redacted, insiders: []groupFrame{{group: "g3", frame: redacted}}, lists: true}
 }
 
 // TestFanOutAllocatesNothingPerSubscriber: handing a list edit to a
@@ -51,7 +52,7 @@ func TestFanOutAllocatesNothingPerSubscriber(t *testing.T) {
 	r := fanOutRoom(t)
 	full, redacted := []byte(`{"type":"changes","full":true}`), []byte(`{"type":"changes"}`)
 	e := listEdit(full, redacted)
-	if allocs := testing.AllocsPerRun(200, func() { r.publish(e) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(200, func() { r.publish(e, nil) }); allocs != 0 {
 		t.Fatalf("publish to 103 subscribers: %.1f allocations, want 0", allocs)
 	}
 	sent := 0
@@ -77,7 +78,7 @@ func BenchmarkFanOut(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r.publish(e)
+		r.publish(e, nil)
 		if i%512 == 511 { // let the writers catch up, untimed: queues hold 1024
 			b.StopTimer()
 			for s := range r.subs {

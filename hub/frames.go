@@ -50,6 +50,10 @@ type helloFrame struct {
 	// the server put several frames in one message (a page loaded before
 	// the server could would drop such a message).
 	Batch bool `json:"batch"`
+	// Lists says the client reads changes of kind "list" (one list of a
+	// group): only then is a list edit sent as that list rather than as
+	// its group whole (see legacyFrames).
+	Lists bool `json:"lists"`
 }
 
 // opFrame is an intent sent by a client.

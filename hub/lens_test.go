@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/boucle/designation/internal/wireview"
 	"github.com/boucle/designation/meeting"
 	"github.com/google/uuid"
 )
@@ -16,10 +17,12 @@ import (
 // its frames the way docs/PROTOCOL.md tells clients to.
 type lensClient struct {
 	name    string
+	lists   bool // says "lists" in its hello: reads list changes
 	sub     *subscriber
 	lastSeq uint64
 	frames  int // changes frames received
-	view    map[string]map[string]json.RawMessage
+	snaps   int // snapshots received
+	view    wireview.View
 }
 
 func (c *lensClient) apply(t *testing.T, data []byte) {
@@ -41,6 +44,7 @@ func (c *lensClient) apply(t *testing.T, data []byte) {
 	case "snapshot":
 		c.view = viewOf(t, f.State)
 		c.lastSeq = f.Seq
+		c.snaps++
 	case "changes":
 		if f.Seq <= c.lastSeq {
 			t.Fatalf("%s: changes seq %d after %d", c.name, f.Seq, c.lastSeq)
@@ -48,33 +52,20 @@ func (c *lensClient) apply(t *testing.T, data []byte) {
 		c.frames++
 		c.lastSeq = f.Seq
 		for _, ch := range f.Changes {
-			coll := collectionOf(ch.Kind)
-			if c.view[coll] == nil {
-				c.view[coll] = map[string]json.RawMessage{}
+			if ch.Kind == meeting.KindList && !c.lists {
+				t.Fatalf("%s did not say lists, and is sent list %s", c.name, ch.ID)
 			}
-			if string(ch.Value) == "null" {
-				delete(c.view[coll], ch.ID)
-			} else {
-				c.view[coll][ch.ID] = ch.Value
+			if err := c.view.Apply(ch.Kind, ch.ID, ch.Value); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
 			}
 		}
 	}
 }
 
-func collectionOf(kind string) string {
-	switch kind {
-	case meeting.KindMeeting:
-		return "meeting"
-	case meeting.KindBilan:
-		return "bilans"
-	}
-	return kind + "s" // actionGroups, members, profiles, groups, checks, decisions, merges
-}
-
 // viewOf turns a snapshot's state into collections of raw values.
-func viewOf(t *testing.T, state map[string]json.RawMessage) map[string]map[string]json.RawMessage {
+func viewOf(t *testing.T, state map[string]json.RawMessage) wireview.View {
 	t.Helper()
-	v := map[string]map[string]json.RawMessage{}
+	v := wireview.View{}
 	for key, raw := range state {
 		switch key {
 		case "id", "seq", "audience":
@@ -113,7 +104,9 @@ func same(a, b map[string]map[string]json.RawMessage) string {
 // people between groups and phones drop and resume. Every connection,
 // applying what it was sent, ends with exactly the view of its lens
 // (meeting.ViewFor); a phone never gets another group's lists, and gets
-// fewer frames than the projector.
+// fewer frames than the projector. Half the connections say "lists" and get
+// a list edit as that list; the others get its group whole, as pages did
+// before there were list changes.
 func TestEveryLensEndsWithItsView(t *testing.T) {
 	room := roomOnDisk(t, "LENSAA", Options{SnapshotEvery: 1 << 20})
 	ctx := context.Background()
@@ -154,10 +147,10 @@ func TestEveryLensEndsWithItsView(t *testing.T) {
 	connect := func(name, tokenHash string, lastSeq uint64, c *lensClient) *lensClient {
 		t.Helper()
 		if c == nil {
-			c = &lensClient{name: name}
+			c = &lensClient{name: name, lists: len(clients)%2 == 0}
 			clients = append(clients, c)
 		}
-		c.sub = &subscriber{send: make(chan []byte, 1<<14), inflight: make(chan struct{}, 32), kick: func(StatusCode, string) {}, tokenHash: tokenHash}
+		c.sub = &subscriber{send: make(chan []byte, 1<<14), inflight: make(chan struct{}, 32), kick: func(StatusCode, string) {}, tokenHash: tokenHash, lists: c.lists}
 		ok := false
 		if err := room.call(ctx, func() { _, ok = room.subscribe(c.sub, lastSeq) }); err != nil || !ok {
 			t.Fatalf("%s: subscribe: %v %v", name, err, ok)
@@ -239,12 +232,50 @@ func TestEveryLensEndsWithItsView(t *testing.T) {
 		case r < 95:
 			submit(facilitator, meeting.OpGroupSubmit, meeting.GroupRef{GroupID: g, Submitted: rng.IntN(2) == 0})
 		default:
-			// A phone drops (its queue is lost with the connection) and
-			// resumes from the last seq it applied.
+			// A phone drops, with the frames still in its queue half the
+			// time, and resumes from the last seq it applied.
 			c := phones[rng.IntN(people)]
-			drain(c)
+			if rng.IntN(2) == 0 {
+				drain(c)
+			}
 			_ = room.call(ctx, func() { room.unsubscribe(c.sub) })
 			connect(c.name, c.sub.tokenHash, c.lastSeq, c)
+		}
+	}
+	for _, c := range clients {
+		drain(c)
+	}
+
+	// Two phones of one group, one saying "lists", drop and miss a list
+	// edit: on resume the one that reads lists gets the edit from the
+	// history; the other gets a snapshot (its frame was not kept).
+	var reads, legacy *lensClient
+	for _, c := range phones {
+		if c.sub.lens.Group != phones[0].sub.lens.Group {
+			continue
+		}
+		if c.lists && reads == nil {
+			reads = c
+		} else if !c.lists && legacy == nil {
+			legacy = c
+		}
+	}
+	if reads == nil || legacy == nil {
+		t.Fatalf("group %s has no phone of each kind", phones[0].sub.lens.Group)
+	}
+	for _, c := range []*lensClient{reads, legacy} {
+		_ = room.call(ctx, func() { room.unsubscribe(c.sub) })
+	}
+	g := reads.sub.lens.Group
+	must(facilitator, meeting.OpQualityAdd, meeting.QualityOp{GroupID: g, Binome: "caisse", Quality: meeting.Quality{Text: "manquée"}})
+	for _, c := range []*lensClient{reads, legacy} {
+		frames, snaps := c.frames, c.snaps
+		drain(connect(c.name, c.sub.tokenHash, c.lastSeq, c))
+		if c == reads && (c.frames != frames+1 || c.snaps != snaps) {
+			t.Errorf("%s, reading lists, resumed with %d changes and %d snapshots, want the missed edit", c.name, c.frames-frames, c.snaps-snaps)
+		}
+		if c == legacy && c.snaps != snaps+1 {
+			t.Errorf("%s resumed across a list edit with %d snapshots, want one", c.name, c.snaps-snaps)
 		}
 	}
 	for _, c := range clients {

@@ -37,7 +37,8 @@ func BenchmarkApplyAndPublish(b *testing.B) {
 	must(facilitator, meeting.OpStepSet, meeting.StepSet{Step: meeting.StepIV})
 	must(facilitator, meeting.OpGroupsSplit, meeting.GroupsSplit{})
 
-	// The meeting's connections, their queues emptied as writers would.
+	// The meeting's connections, their queues emptied as writers would;
+	// they read list changes, as our pages do.
 	var groupOf map[string]string
 	var binomes []string
 	if err := room.Read(ctx, func(s *meeting.State) {
@@ -54,7 +55,7 @@ func BenchmarkApplyAndPublish(b *testing.B) {
 	stop := make(chan struct{})
 	defer close(stop)
 	subscribe := func(actor meeting.Actor) {
-		s := &subscriber{send: make(chan []byte, 1<<12), inflight: make(chan struct{}, 32), kick: func(StatusCode, string) {}}
+		s := &subscriber{send: make(chan []byte, 1<<12), inflight: make(chan struct{}, 32), kick: func(StatusCode, string) {}, lists: true}
 		ok := false
 		if err := room.call(ctx, func() {
 			s.actor, s.lens = actor, room.state.LensOf(actor)

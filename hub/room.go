@@ -50,6 +50,9 @@ type histEntry struct {
 	outsider []byte       // participants outside the changed groups (nil: nothing)
 	insiders []groupFrame // participants of each changed group
 	regroup  bool         // may have moved participants between groups
+	// lists: a change names one list of a group (meeting.KindList), which
+	// a subscriber that did not say "lists" cannot read (legacyFrames).
+	lists bool
 }
 
 // Room is one live meeting: a goroutine (loop) owns its state and
@@ -581,6 +584,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	var e histEntry
 	var ch meeting.Changes
 	var applyErr error
+	var legacy *legacyFrames
 	ok := func() (ok bool) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -601,7 +605,11 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 				e.redacted = e.full // keep one copy
 			}
 		}
-		e.outsider, e.insiders = r.participantFrames(op, redacted, e.redacted)
+		var outlines map[string]any
+		e.outsider, e.insiders, outlines = r.participantFrames(op, redacted, e.redacted)
+		if e.lists = slices.ContainsFunc(ch, func(c meeting.Ref) bool { return c.Kind == meeting.KindList }); e.lists {
+			legacy = &legacyFrames{r: r, op: op, full: full, redacted: redacted, outlines: outlines}
+		}
 		return true
 	}()
 	if !ok {
@@ -613,7 +621,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	}
 	r.ids[op.ID] = o
 	r.sinceSnapshot++
-	r.publish(&e)
+	r.publish(&e, legacy)
 	if e.regroup {
 		// A participant catching up across it gets a snapshot: its
 		// participants' frames (one per group for groups.split, as big as
@@ -645,8 +653,9 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 // made once and shared, never copied or encoded per subscriber. It never
 // blocks: a subscriber whose queue is full is dropped (and resumes). A
 // participant moved to another group by this op gets a snapshot of its new
-// view instead (encoded once per group).
-func (r *Room) publish(e *histEntry) {
+// view instead (encoded once per group). A subscriber that did not say
+// "lists" gets legacy's frame for an op that changed a list.
+func (r *Room) publish(e *histEntry, legacy *legacyFrames) {
 	// An op whose frame reaches every connection of the meeting (a step, a
 	// timer, a check-in: its participants outside the changed groups get
 	// one) is written at the bulk writers' pace; list edits and acks at once.
@@ -668,7 +677,11 @@ func (r *Room) publish(e *histEntry) {
 				continue
 			}
 		}
-		if f := e.frameFor(s.lens); f != nil {
+		f := e.frameFor(s.lens)
+		if f != nil && e.lists && !s.lists {
+			f = legacy.frameFor(s.lens)
+		}
+		if f != nil {
 			r.queue(s, f, wide)
 		}
 	}
@@ -1040,7 +1053,7 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 		Seq:      r.state.Seq,
 		Now:      r.hub.opts.Now().UTC().Truncate(time.Millisecond),
 	})
-	frames, fromHistory := r.catchUpFrames(s.lens, lastSeq, cap(s.send)/2)
+	frames, fromHistory := r.catchUpFrames(s.lens, s.lists, lastSeq, cap(s.send)/2)
 	for _, frame := range frames {
 		s.send <- frame
 	}
@@ -1062,8 +1075,10 @@ func (r *Room) subscribe(s *subscriber, lastSeq uint64) (meeting.Actor, bool) {
 // history frames after lastSeq (those of its lens) when the history holds
 // them all and they fit in max frames, else a snapshot. A participant
 // catching up across an op that may have moved it to another group gets a
-// snapshot: the frames it missed were made for the group it was in.
-func (r *Room) catchUpFrames(l meeting.Lens, lastSeq uint64, max int) (frames [][]byte, fromHistory bool) {
+// snapshot: the frames it missed were made for the group it was in; so
+// does a client that did not say "lists" (lists false) across a list
+// change, whose frame for it was not kept.
+func (r *Room) catchUpFrames(l meeting.Lens, lists bool, lastSeq uint64, max int) (frames [][]byte, fromHistory bool) {
 	seq := r.state.Seq
 	if lastSeq == seq && lastSeq > 0 {
 		return nil, true
@@ -1076,7 +1091,7 @@ func (r *Room) catchUpFrames(l meeting.Lens, lastSeq uint64, max int) (frames []
 		frames = make([][]byte, 0, len(r.history)-i)
 		for j := range r.history[i:] {
 			e := &r.history[i+j]
-			if e.regroup && l.OwnGroupOnly {
+			if (e.regroup && l.OwnGroupOnly) || (e.lists && !lists) {
 				return [][]byte{r.snapshotFrame(l)}, false
 			}
 			if f := e.frameFor(l); f != nil {

@@ -3,6 +3,7 @@ package meeting
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // This file is the package's contract with the hub, the stores and the
@@ -22,11 +23,23 @@ const (
 	KindMember      = "member"      // ID: member id
 	KindProfile     = "profile"     // ID: profile id
 	KindGroup       = "group"       // ID: group id (with its lists)
+	KindList        = "list"        // ID: ListID(group id, binome key): one list of a group, when an op changed only that list
 	KindBilan       = "bilan"       // ID: binome key
 	KindCheck       = "check"       // ID: check id
 	KindDecision    = "decision"    // ID: binome key
 	KindMerge       = "merge"       // ID: binome key: the recomputed plenary merge
 )
+
+// ListID is the id of a KindList entity: the list of binome in group.
+// Group ids and binome keys never hold a "/" (cleanID).
+func ListID(group, binome string) string { return group + "/" + binome }
+
+// SplitListID is the group id and binome key of a KindList id; ok is false
+// when id is not one.
+func SplitListID(id string) (group, binome string, ok bool) {
+	group, binome, ok = strings.Cut(id, "/")
+	return group, binome, ok && group != "" && binome != ""
+}
 
 // Changes lists the entities an op changed, sorted by (Kind, ID), without
 // duplicates, merges of every binome it touched included.
@@ -197,7 +210,7 @@ func (s *State) Authenticate(tokenHash string) (Actor, bool) {
 func SameForEveryAudience(ch Changes) bool {
 	for _, r := range ch {
 		switch r.Kind {
-		case KindMeeting, KindActionGroup, KindProfile, KindGroup, KindBilan, KindDecision, KindMerge:
+		case KindMeeting, KindActionGroup, KindProfile, KindGroup, KindList, KindBilan, KindDecision, KindMerge:
 		default:
 			return false
 		}

@@ -1455,7 +1455,7 @@ func applyQualityAdd(s *State, op *Op, p *QualityOp) Changes {
 		}, fmt.Sprintf("q%d", op.Seq))
 	}
 	l.Qualities = append(l.Qualities, q)
-	return Changes{ref(KindGroup, p.GroupID)}
+	return Changes{ref(KindList, ListID(p.GroupID, p.Binome))}
 }
 
 // qualityIndex finds a quality line for edit or removal.
@@ -1488,7 +1488,7 @@ func applyQualityEdit(s *State, op *Op, p *QualityOp) Changes {
 	l := s.Groups[p.GroupID].Lists[p.Binome]
 	i := slices.IndexFunc(l.Qualities, func(q Quality) bool { return q.ID == p.Quality.ID })
 	l.Qualities[i].Text = p.Quality.Text
-	return Changes{ref(KindGroup, p.GroupID)}
+	return Changes{ref(KindList, ListID(p.GroupID, p.Binome))}
 }
 
 func checkQualityRemove(s *State, op *Op, p *QualityOp) *Error {
@@ -1500,7 +1500,7 @@ func applyQualityRemove(s *State, op *Op, p *QualityOp) Changes {
 	l := s.Groups[p.GroupID].Lists[p.Binome]
 	i := slices.IndexFunc(l.Qualities, func(q Quality) bool { return q.ID == p.Quality.ID })
 	l.Qualities = slices.Delete(l.Qualities, i, i+1)
-	return Changes{ref(KindGroup, p.GroupID)}
+	return Changes{ref(KindList, ListID(p.GroupID, p.Binome))}
 }
 
 // ---- shortlists ----
@@ -1555,7 +1555,7 @@ func checkShortlistAdd(s *State, op *Op, p *ShortlistOp) *Error {
 func applyShortlistAdd(s *State, op *Op, p *ShortlistOp) Changes {
 	l := s.Groups[p.GroupID].Lists[p.Binome]
 	l.Names = append(l.Names, p.ProfileID)
-	return sortChanges([]Ref{ref(KindGroup, p.GroupID), ref(KindMerge, p.Binome)})
+	return sortChanges([]Ref{ref(KindList, ListID(p.GroupID, p.Binome)), ref(KindMerge, p.Binome)})
 }
 
 func checkShortlistRemove(s *State, op *Op, p *ShortlistOp) *Error {
@@ -1579,7 +1579,7 @@ func applyShortlistRemove(s *State, op *Op, p *ShortlistOp) Changes {
 	l := s.Groups[p.GroupID].Lists[p.Binome]
 	i := slices.Index(l.Names, p.ProfileID)
 	l.Names = slices.Delete(l.Names, i, i+1)
-	return sortChanges([]Ref{ref(KindGroup, p.GroupID), ref(KindMerge, p.Binome)})
+	return sortChanges([]Ref{ref(KindList, ListID(p.GroupID, p.Binome)), ref(KindMerge, p.Binome)})
 }
 
 func checkShortlistMode(s *State, op *Op, p *ShortlistMode) *Error {
@@ -1600,7 +1600,7 @@ func checkShortlistMode(s *State, op *Op, p *ShortlistMode) *Error {
 
 func applyShortlistMode(s *State, op *Op, p *ShortlistMode) Changes {
 	s.Groups[p.GroupID].Lists[p.Binome].Consensus = p.Consensus
-	return sortChanges([]Ref{ref(KindGroup, p.GroupID), ref(KindMerge, p.Binome)})
+	return sortChanges([]Ref{ref(KindList, ListID(p.GroupID, p.Binome)), ref(KindMerge, p.Binome)})
 }
 
 func checkGroupSubmit(s *State, op *Op, p *GroupRef) *Error {

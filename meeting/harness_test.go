@@ -143,7 +143,7 @@ func (m *meetingT) run(op *Op) (Changes, *Error) {
 			m.t.Fatalf("%s: SameForEveryAudience(%v), but the audiences get\n%s\nand\n%s", op.Type, ch, fullJSON, redactedJSON)
 		}
 	}
-	if full && m.sample > 1 {
+	if full {
 		prev, err := Decode(before)
 		if err != nil {
 			m.t.Fatal(err)
@@ -151,6 +151,10 @@ func (m *meetingT) run(op *Op) (Changes, *Error) {
 		listed := map[Ref]bool{}
 		for _, r := range ch {
 			listed[r] = true
+		}
+		covered := func(r Ref) bool { // a group change names its lists too
+			g, _, ok := SplitListID(r.ID)
+			return listed[r] || (r.Kind == KindList && ok && listed[Ref{KindGroup, g}])
 		}
 		if !AccessMayChange(op.Type, ch) {
 			for h := range m.s.Tokens {
@@ -164,12 +168,12 @@ func (m *meetingT) run(op *Op) (Changes, *Error) {
 		for _, a := range []Audience{Full, Redacted} {
 			was, is := entityJSON(prev, a), entityJSON(m.s, a)
 			for r, v := range is {
-				if !bytes.Equal(v, was[r]) && !listed[r] {
+				if !bytes.Equal(v, was[r]) && !covered(r) {
 					m.t.Fatalf("%s: %s/%s changed for %v but is not in the changes %v", op.Type, r.Kind, r.ID, a, ch)
 				}
 			}
 			for r := range was {
-				if _, ok := is[r]; !ok && !listed[r] {
+				if _, ok := is[r]; !ok && !covered(r) {
 					m.t.Fatalf("%s: %s/%s removed but not in the changes", op.Type, r.Kind, r.ID)
 				}
 			}
@@ -316,7 +320,14 @@ func entityJSON(s *State, a Audience) map[Ref][]byte {
 		put(KindProfile, id, x)
 	}
 	for id, x := range v.Groups {
-		put(KindGroup, id, x)
+		// A group's lists are entities of their own (KindList), so that a
+		// list edit is seen to change that list and nothing else.
+		o := *x
+		o.Lists = nil
+		put(KindGroup, id, &o)
+		for b, l := range x.Lists {
+			put(KindList, ListID(id, b), l)
+		}
 	}
 	for id, x := range v.Checks {
 		put(KindCheck, id, x)

@@ -237,6 +237,12 @@ func (s *State) entityView(r Ref, a Audience) any {
 		if g := s.Groups[r.ID]; g != nil {
 			return g
 		}
+	case KindList:
+		if g, b, ok := SplitListID(r.ID); ok && s.Groups[g] != nil {
+			if l := s.Groups[g].Lists[b]; l != nil {
+				return l
+			}
+		}
 	case KindBilan:
 		if b, ok := s.Bilans[r.ID]; ok {
 			return b

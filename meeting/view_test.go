@@ -130,7 +130,7 @@ func TestViewShape(t *testing.T) {
 	}
 	// Every change value is the same as the snapshot's value of that entity.
 	ch := Changes{{KindMeeting, ""}, {KindActionGroup, "bastide"}, {KindMember, "alice"}, {KindProfile, "palice"},
-		{KindGroup, "G1"}, {KindBilan, "caisse"}, {KindCheck, "c1"}, {KindDecision, "caisse"}, {KindMerge, "caisse"}}
+		{KindGroup, "G1"}, {KindList, ListID("G1", "caisse")}, {KindBilan, "caisse"}, {KindCheck, "c1"}, {KindDecision, "caisse"}, {KindMerge, "caisse"}}
 	for _, a := range []Audience{Full, Redacted} {
 		snap, _ := json.Marshal(m.s.View(a))
 		var byKind map[string]json.RawMessage
@@ -144,6 +144,13 @@ func TestViewShape(t *testing.T) {
 			switch c.Kind {
 			case KindMeeting:
 				want = byKind["meeting"]
+			case KindList: // a list of a group: the group's "lists" holds it
+				var groups map[string]struct {
+					Lists map[string]json.RawMessage `json:"lists"`
+				}
+				json.Unmarshal(byKind["groups"], &groups)
+				g, b, _ := SplitListID(c.ID)
+				want = groups[g].Lists[b]
 			default:
 				var coll map[string]json.RawMessage
 				key := map[string]string{KindActionGroup: "actionGroups", KindMember: "members", KindProfile: "profiles", KindGroup: "groups",
@@ -158,7 +165,8 @@ func TestViewShape(t *testing.T) {
 	}
 	// Removed or unknown entities are null.
 	gone := Changes{{KindActionGroup, "x"}, {KindMember, "x"}, {KindProfile, "x"}, {KindGroup, "x"}, {KindBilan, "x"},
-		{KindCheck, "x"}, {KindDecision, "x"}, {KindMerge, "x"}, {"nonsense", "x"}}
+		{KindCheck, "x"}, {KindDecision, "x"}, {KindMerge, "x"}, {"nonsense", "x"},
+		{KindList, "x"}, {KindList, ListID("x", "caisse")}, {KindList, ListID("G1", "x")}, {KindList, "G1/"}, {KindList, "/caisse"}}
 	for _, c := range m.s.ChangesFor(gone, Full) {
 		if c.Value != nil {
 			t.Fatalf("%s/%s: %v", c.Kind, c.ID, c.Value)

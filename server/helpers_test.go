@@ -20,7 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/boucle/designation/hub"
-	"github.com/boucle/designation/meeting"
+	"github.com/boucle/designation/internal/wireview"
 	"github.com/boucle/designation/metrics"
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/bolt"
@@ -173,18 +173,6 @@ type wsClient struct {
 	changed  chan struct{}
 }
 
-// collectionOf is the snapshot collection of a change kind.
-func collectionOf(kind string) string {
-	switch kind {
-	case meeting.KindMeeting:
-		return "meeting"
-	case meeting.KindBilan:
-		return "bilans"
-	default:
-		return kind + "s"
-	}
-}
-
 func dial(t *testing.T, app *testApp, hello map[string]any, header http.Header) *wsClient {
 	t.Helper()
 	var last uint64
@@ -210,6 +198,9 @@ func dialWithView(t *testing.T, app *testApp, hello map[string]any, header http.
 	hello["type"] = "hello"
 	if _, set := hello["batch"]; !set {
 		hello["batch"] = true // it splits messages of several frames
+	}
+	if _, set := hello["lists"]; !set {
+		hello["lists"] = true // it reads "list" changes, as our pages do
 	}
 	c.send(hello)
 	go c.readLoop()
@@ -299,14 +290,8 @@ func (c *wsClient) handle(data []byte) {
 		}
 		c.lastSeq = f.Seq
 		for _, ch := range f.Changes {
-			coll := collectionOf(ch.Kind)
-			if c.view[coll] == nil {
-				c.view[coll] = map[string]json.RawMessage{}
-			}
-			if string(ch.Value) == "null" || len(ch.Value) == 0 {
-				delete(c.view[coll], ch.ID)
-			} else {
-				c.view[coll][ch.ID] = ch.Value
+			if err := wireview.View(c.view).Apply(ch.Kind, ch.ID, ch.Value); err != nil {
+				c.t.Errorf("changes seq %d: %v", f.Seq, err)
 			}
 		}
 	case "ack":
