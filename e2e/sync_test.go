@@ -150,6 +150,9 @@ func (c *scriptedConn) hello(wantLastSeq int) map[string]any {
 	if f["batch"] != true {
 		c.t.Fatalf("hello %v does not say batch: the server would send one frame per message", f)
 	}
+	if f["lists"] != true {
+		c.t.Fatalf("hello %v does not say lists: the server would send a list edit as its group whole", f)
+	}
 	return f
 }
 
@@ -221,6 +224,12 @@ func TestSyncClientProtocol(t *testing.T) {
 		t.Fatalf("a replayed seq was applied again: member a is %q", name)
 	}
 
+	// A "list" change replaces one list of a group the client holds whole,
+	// and leaves its other lists and fields as they were.
+	c2.send(`{"type":"changes","seq":4,"opId":"z","opType":"group.add","changes":[{"kind":"group","id":"g","value":{"id":"g","name":"Groupe 1","pos":1,"lists":{"b":{"qualities":[],"consensus":false,"names":[]},"c":{"qualities":[{"id":"q0","text":"gardée"}],"consensus":false,"names":[]}}}}]}`)
+	c2.send(`{"type":"changes","seq":5,"opId":"w","opType":"quality.add","changes":[{"kind":"list","id":"g/b","value":{"qualities":[{"id":"q9","text":"écoute"}],"consensus":false,"names":[]}}]}`)
+	page.waitFor("the list change", `s.lastSeq === 5 && s.store.get('group', 'g').lists.b.qualities[0].text === 'écoute' && s.store.get('group', 'g').lists.c.qualities[0].text === 'gardée' && s.store.get('group', 'g').name === 'Groupe 1'`)
+
 	// "unavailable": the op stays and goes again on the next connection
 	// (4008: resume at once).
 	page.do("send a second op", evalVoid(`window.id2 = s.send('quality.add', { groupId: 'g', binome: 'b', quality: { id: 'q2', text: 'y' } })`))
@@ -229,12 +238,12 @@ func TestSyncClientProtocol(t *testing.T) {
 	page.waitFor("the op still waiting", `s.pending() === 1`)
 	c2.close(4008)
 	c3 := ss.next(t)
-	c3.hello(3)
-	c3.welcome(3)
+	c3.hello(5)
+	c3.welcome(5)
 	if again := c3.op("quality.add"); again != id2 {
 		t.Fatalf("op after unavailable has id %s, want %s", again, id2)
 	}
-	c3.send(`{"type":"ack","id":"` + id2 + `","seq":4}`)
+	c3.send(`{"type":"ack","id":"` + id2 + `","seq":6}`)
 	page.waitFor("the second ack", `s.pending() === 0`)
 
 	// "status" false: the server cannot save (its op log is down): the page
@@ -250,7 +259,7 @@ func TestSyncClientProtocol(t *testing.T) {
 	if again := c3.op("quality.add"); again != id4 {
 		t.Fatalf("op after status true has id %s, want %s", again, id4)
 	}
-	c3.send(`{"type":"ack","id":"` + id4 + `","seq":5}`)
+	c3.send(`{"type":"ack","id":"` + id4 + `","seq":7}`)
 	page.waitFor("saved again", `s.pending() === 0 && s.status === 'saved'`)
 
 	// Any other refusal: dropped for good and reported.

@@ -56,6 +56,17 @@ export class Store {
     else m.set(id, value);
   }
 
+  // setList applies a change of kind "list" (id "<group id>/<binome key>"):
+  // one list of a group. The store keeps lists inside their group, as the
+  // snapshot does, so the pages see a new group value.
+  setList(id, value) {
+    const i = id.indexOf('/');
+    const groupId = id.slice(0, i), binome = id.slice(i + 1);
+    const g = this.get('group', groupId);
+    if (i < 1 || !g || !g.lists) return; // only sent to those who hold the group's lists
+    this.set('group', groupId, { ...g, lists: { ...g.lists, [binome]: value } });
+  }
+
   get meeting() {
     return this.get('meeting', '') || {};
   }
@@ -281,8 +292,9 @@ export class Sync {
     }
     this.ws = ws;
     ws.onopen = () => {
-      // batch: this client splits messages on newlines (several frames each).
-      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang, batch: true };
+      // batch: this client splits messages on newlines (several frames each);
+      // lists: it reads changes of kind "list" (one list of a group).
+      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang, batch: true, lists: true };
       if (this.token) hello.token = this.token;
       else if (this.as) hello.as = this.as;
       ws.send(JSON.stringify(hello));
@@ -367,6 +379,11 @@ export class Sync {
         if (f.seq && f.seq <= this.lastSeq) break;
         const kinds = new Set();
         for (const c of f.changes || []) {
+          if (c.kind === 'list') {
+            s.setList(c.id, c.value);
+            kinds.add('group');
+            continue;
+          }
           s.set(c.kind, c.id, c.value);
           kinds.add(c.kind);
         }
