@@ -246,7 +246,7 @@ func (c *client) dial(ctx context.Context) error {
 		hello = append(hello, '}')
 	default:
 		hello = []byte(`{"type":"hello","meeting":` + strconv.Quote(c.m.id) + `,"token":` + strconv.Quote(c.token) +
-			`,"lastSeq":0,"lang":"fr","batch":true}`)
+			`,"lastSeq":0,"lang":"fr","batch":true,"lists":true}`)
 	}
 	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
 		conn.CloseNow()

@@ -12,10 +12,11 @@ import (
 )
 
 // TestHelloPerTarget: what a client says first, by target. Our server gets
-// the protocol's hello and nothing more (its tokens say the role and the
-// group); the bare hub gets the role and the group in the hello, since it
-// routes list edits by group; centrifuge gets a connect and one
-// subscription per channel the client follows.
+// the protocol's hello, saying it reads batches and list changes as our
+// pages do, and nothing more (its tokens say the role and the group); the
+// bare hub gets the role and the group in the hello, since it routes list
+// edits by group; centrifuge gets a connect and one subscription per
+// channel the client follows.
 func TestHelloPerTarget(t *testing.T) {
 	first := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,8 +35,8 @@ func TestHelloPerTarget(t *testing.T) {
 	cases := []struct {
 		kind, who, want string
 	}{
-		{targetServer, "phone", `{"type":"hello","meeting":"m1","token":"tok","lastSeq":0,"lang":"fr","batch":true}`},
-		{targetURL, "projector", `{"type":"hello","meeting":"m1","token":"scr","lastSeq":0,"lang":"fr","batch":true}`},
+		{targetServer, "phone", `{"type":"hello","meeting":"m1","token":"tok","lastSeq":0,"lang":"fr","batch":true,"lists":true}`},
+		{targetURL, "projector", `{"type":"hello","meeting":"m1","token":"scr","lastSeq":0,"lang":"fr","batch":true,"lists":true}`},
 		{targetBare, "phone", `{"type":"hello","meeting":"m1","token":"tok","lastSeq":0,"lang":"fr","role":"participant","group":"g1"}`},
 		{targetBare, "projector", `{"type":"hello","meeting":"m1","token":"scr","lastSeq":0,"lang":"fr","role":"projector"}`},
 		{targetBare, "facilitator", `{"type":"hello","meeting":"m1","token":"adm","lastSeq":0,"lang":"fr","role":"facilitator"}`},
