@@ -176,12 +176,12 @@ func (c *scriptedConn) op(wantType string) string {
 }
 
 // TestSyncClientProtocol plays the server's side of the protocol against
-// the browser's sync.js: resume with lastSeq, an op re-sent with the same
-// id after a lost ack and dropped from the outbox once acked, changes
-// applied once per seq, "unavailable" kept and re-sent (on the next
-// connection, or at once when a status frame says saving works again), another refusal
-// dropped and reported, the close codes that mean "fresh view" and
-// "unauthorized".
+// the browser's sync.js: a plain hello after "bad_hello", resume with
+// lastSeq, an op re-sent with the same id after a lost ack and dropped
+// from the outbox once acked, changes applied once per seq, "unavailable"
+// kept and re-sent (on the next connection, or at once when a status
+// frame says saving works again), another refusal dropped and reported,
+// the close codes that mean "fresh view" and "unauthorized".
 func TestSyncClientProtocol(t *testing.T) {
 	ss := newScriptedServer(t)
 	browser := newBrowser(t)
@@ -189,6 +189,20 @@ func TestSyncClientProtocol(t *testing.T) {
 	page.navigate(ss.URL + "/t.html")
 	page.waitFor("the module", `window.ready === true`)
 	page.do("start the client", evalVoid(`startSync({ meetingId: 'm1', token: 'tok', scope: 'test' })`))
+
+	// A server older than the page (a rolling deploy) refuses the hello's
+	// fields it does not know: the client says hello again without them,
+	// and once welcomed goes back to the whole hello.
+	c0 := ss.next(t)
+	c0.hello(0)
+	c0.send(`{"type":"error","code":"bad_hello","message":"a hello frame is required"}`)
+	c0.close(4000)
+	old := ss.next(t)
+	if f := old.read(); f["type"] != "hello" || f["lastSeq"] != float64(0) || f["batch"] != nil || f["lists"] != nil {
+		t.Fatalf("hello after bad_hello %v, want one without batch and lists", f)
+	}
+	old.welcome(0)
+	old.close(websocket.StatusGoingAway)
 
 	// First connection: snapshot, then an op whose ack is lost.
 	c1 := ss.next(t)

@@ -111,6 +111,11 @@ export class Sync {
     this.open = false;
     this.stopped = false;
     this.attempt = 0;
+    // plainHello: the last hello was refused "bad_hello", as a server older
+    // than this page refuses the fields it does not know (during a rolling
+    // deploy): the next one says neither batch nor lists, which every
+    // server reads; a welcome ends it.
+    this.plainHello = false;
     this.retryTimer = 0;
     this.ackTimer = 0;
     this.outboxKey = `outbox:${scope}:${meetingId}`;
@@ -294,7 +299,8 @@ export class Sync {
     ws.onopen = () => {
       // batch: this client splits messages on newlines (several frames each);
       // lists: it reads changes of kind "list" (one list of a group).
-      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang, batch: true, lists: true };
+      const hello = { type: 'hello', meeting: this.meetingId, lastSeq: this.lastSeq, lang: this.lang };
+      if (!this.plainHello) Object.assign(hello, { batch: true, lists: true });
       if (this.token) hello.token = this.token;
       else if (this.as) hello.as = this.as;
       ws.send(JSON.stringify(hello));
@@ -358,6 +364,7 @@ export class Sync {
     switch (f.type) {
       case 'welcome':
         this.attempt = 0;
+        this.plainHello = false;
         s.role = f.role || '';
         s.memberId = f.memberId || '';
         s.audience = f.audience || '';
@@ -420,6 +427,7 @@ export class Sync {
         this.emit('update', new Set(['presence']));
         break;
       case 'error':
+        if (f.code === 'bad_hello') this.plainHello = true; // then 4000: retried
         if (f.code === 'unauthorized' || f.code === 'not_found') {
           if (this.stopped) break;
           this.stopped = true;
