@@ -94,7 +94,7 @@ func Check(s *State, op *Op) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h(s, op, false); err != nil {
+	if _, err := h(s, op, false, nil); err != nil {
 		return err
 	}
 	return nil
@@ -108,12 +108,13 @@ func Apply(s *State, op *Op) (Changes, error) {
 	if s == nil || op == nil {
 		return nil, invalid("", "no op")
 	}
+	checked := op.checkedFor(s) // before the state's seq moves
 	s.Seq = op.Seq
 	h, err := precheck(s, op)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := h(s, op, true)
+	ch, err := h(s, op, true, checked)
 	if err != nil {
 		return nil, err
 	}

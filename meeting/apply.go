@@ -8,14 +8,20 @@ import (
 )
 
 // opHandler decodes, checks and (when commit) applies one op type. With
-// commit false it never touches the state.
-type opHandler func(s *State, op *Op, commit bool) (Changes, *Error)
+// commit false it never touches the state. checked is what Check kept of
+// this op for this state (op.checkedFor), or nil.
+type opHandler func(s *State, op *Op, commit bool, checked any) (Changes, *Error)
 
 // handle makes the opHandler of payload type P: strict decoding, then check
 // (which may normalise the decoded payload), then apply. Apply runs only on a
 // payload that passed check against the same state, so it cannot fail.
+// Check keeps the payload it passed in the op: an Apply on the same state
+// then applies it without decoding and checking it again.
 func handle[P any](check func(*State, *Op, *P) *Error, apply func(*State, *Op, *P) Changes) opHandler {
-	return func(s *State, op *Op, commit bool) (Changes, *Error) {
+	return func(s *State, op *Op, commit bool, checked any) (Changes, *Error) {
+		if p, ok := checked.(*P); ok && commit {
+			return apply(s, op, p), nil
+		}
 		var p P
 		if err := decodePayload(op.Payload, &p); err != nil {
 			return nil, err
@@ -24,6 +30,7 @@ func handle[P any](check func(*State, *Op, *P) *Error, apply func(*State, *Op, *
 			return nil, err
 		}
 		if !commit {
+			op.keepChecked(s, &p)
 			return nil, nil
 		}
 		return apply(s, op, &p), nil

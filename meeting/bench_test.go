@@ -35,6 +35,31 @@ func BenchmarkApply(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckAndApply is the same edits as the hub takes them: checked
+// when they arrive, applied once logged, nothing in between; their changes
+// are not encoded.
+func BenchmarkCheckAndApply(b *testing.B) {
+	m := workedExample(b)
+	ops := []*Op{
+		m.op(OpQualityAdd, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb", Text: "connaît les syndicats"}}),
+		m.op(OpQualityEdit, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb", Text: "connaît les syndicats locaux"}}),
+		m.op(OpShortlistAdd, part("alice"), ShortlistOp{GroupID: "G1", Binome: "luttes", ProfileID: "psam2"}),
+		m.op(OpShortlistRemove, part("alice"), ShortlistOp{GroupID: "G1", Binome: "luttes", ProfileID: "psam2"}),
+		m.op(OpQualityRemove, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb"}}),
+	}
+	s := m.s
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		op := ops[i%len(ops)]
+		if err := Check(s, op); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Apply(s, op); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkChangesFor is the encoding of one shortlist change (the group
 // and the merge) for the redacted audience, in a meeting of 200 members and
 // 20 groups.

@@ -1,6 +1,7 @@
 package meeting
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -15,6 +16,43 @@ type Op struct {
 	At      time.Time       `json:"at"`
 	Actor   Actor           `json:"actor"`
 	Payload json.RawMessage `json:"payload"`
+
+	// checked is the payload the last Check passed, for Apply (never
+	// encoded: an op read back from a log has none).
+	checked *checkedOp
+}
+
+// checkedOp is an op's payload as Check decoded, normalised and passed it
+// against state s at seq: while s is still at seq and the op is the same,
+// Apply applies it as it is. The server checks an op when it arrives and
+// applies it once the log has it; most often nothing came in between, and
+// the payload is decoded and checked once, not twice.
+type checkedOp struct {
+	s       *State
+	seq     uint64
+	typ     string
+	at      time.Time
+	actor   Actor
+	raw     json.RawMessage
+	payload any // the *P of the op type's handler
+}
+
+// keepChecked keeps payload, which passed Check against s now.
+func (op *Op) keepChecked(s *State, payload any) {
+	op.checked = &checkedOp{s: s, seq: s.Seq, typ: op.Type, at: op.At, actor: op.Actor, raw: op.Payload, payload: payload}
+}
+
+// checkedFor is the payload Check kept, when s has not changed since and
+// neither has the op (Apply may set its Seq), or nil. It is given once: an
+// applied payload may be part of the state.
+func (op *Op) checkedFor(s *State) any {
+	c := op.checked
+	op.checked = nil
+	if c == nil || c.s != s || c.seq != s.Seq || c.typ != op.Type || !c.at.Equal(op.At) ||
+		c.actor != op.Actor || !bytes.Equal(c.raw, op.Payload) {
+		return nil
+	}
+	return c.payload
 }
 
 // Op types. Who may send each is in the comment; "group member" means a
