@@ -6,18 +6,25 @@ import (
 	"testing"
 )
 
-// BenchmarkApply is one live edit at step V as the hub runs it: a quality
-// edit and a shortlist add/remove in a 30-member meeting of four groups,
-// with the recomputed merge of the binome encoded for both audiences.
-func BenchmarkApply(b *testing.B) {
-	m := workedExample(b)
-	ops := []*Op{
+// liveEdits is a cycle of live edits at step V in the worked example:
+// a quality added, edited, a name shortlisted and taken off, the quality
+// removed (each leaves the lists as the one before it found them).
+func liveEdits(m *meetingT) []*Op {
+	return []*Op{
 		m.op(OpQualityAdd, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb", Text: "connaît les syndicats"}}),
 		m.op(OpQualityEdit, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb", Text: "connaît les syndicats locaux"}}),
 		m.op(OpShortlistAdd, part("alice"), ShortlistOp{GroupID: "G1", Binome: "luttes", ProfileID: "psam2"}),
 		m.op(OpShortlistRemove, part("alice"), ShortlistOp{GroupID: "G1", Binome: "luttes", ProfileID: "psam2"}),
 		m.op(OpQualityRemove, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb"}}),
 	}
+}
+
+// BenchmarkApply is one live edit at step V as the hub runs it: a quality
+// edit and a shortlist add/remove in a 30-member meeting of four groups,
+// with the recomputed merge of the binome encoded for both audiences.
+func BenchmarkApply(b *testing.B) {
+	m := workedExample(b)
+	ops := liveEdits(m)
 	s := m.s
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -40,13 +47,7 @@ func BenchmarkApply(b *testing.B) {
 // are not encoded.
 func BenchmarkCheckAndApply(b *testing.B) {
 	m := workedExample(b)
-	ops := []*Op{
-		m.op(OpQualityAdd, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb", Text: "connaît les syndicats"}}),
-		m.op(OpQualityEdit, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb", Text: "connaît les syndicats locaux"}}),
-		m.op(OpShortlistAdd, part("alice"), ShortlistOp{GroupID: "G1", Binome: "luttes", ProfileID: "psam2"}),
-		m.op(OpShortlistRemove, part("alice"), ShortlistOp{GroupID: "G1", Binome: "luttes", ProfileID: "psam2"}),
-		m.op(OpQualityRemove, part("alice"), QualityOp{GroupID: "G1", Binome: "luttes", Quality: Quality{ID: "qb"}}),
-	}
+	ops := liveEdits(m)
 	s := m.s
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
