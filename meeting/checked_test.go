@@ -3,6 +3,7 @@ package meeting
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 // TestApplyAfterCheck: Apply applies the payload Check passed only while
@@ -67,6 +68,17 @@ func TestApplyAfterCheck(t *testing.T) {
 	retyped.Type = OpQualityRemove
 	if _, err := Apply(m.s, retyped); code(err) != CodeNotFound {
 		t.Fatalf("an op whose type changed after its check: %v, want %s", err, CodeNotFound)
+	}
+
+	// The time changed after the check (a timer must end after the op's
+	// time): checked again at the new time, and refused.
+	timed := m.op(OpTimerSet, fac, TimerSet{TimerEnd: ptr(t0.Add(time.Duration(m.seq)*time.Second + time.Minute))})
+	if err := Check(m.s, timed); err != nil {
+		t.Fatal(err)
+	}
+	timed.At = timed.At.Add(time.Hour)
+	if _, err := Apply(m.s, timed); code(err) != CodeInvalid {
+		t.Fatalf("an op whose time changed after its check: %v, want %s", err, CodeInvalid)
 	}
 
 	// Another state at the same seq (a meeting rebuilt from its log, say)
