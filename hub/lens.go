@@ -126,11 +126,11 @@ func (lf *legacyFrames) frameFor(l meeting.Lens) []byte {
 	var f []byte
 	switch {
 	case l.Audience == meeting.Full:
-		f = encodeChanges(lf.op, lf.wholeGroups(lf.full))
+		f = encodeChanges(lf.op, lf.wholeGroups(lf.full, meeting.Full))
 	case !l.OwnGroupOnly:
-		f = encodeChanges(lf.op, lf.wholeGroups(lf.redacted))
+		f = encodeChanges(lf.op, lf.wholeGroups(lf.redacted, meeting.Redacted))
 	default:
-		f = participantFrame(lf.op, lf.wholeGroups(lf.redacted), lf.outlines, l.Group)
+		f = participantFrame(lf.op, lf.wholeGroups(lf.redacted, meeting.Redacted), lf.outlines, l.Group)
 	}
 	if lf.made == nil {
 		lf.made = make(map[meeting.Lens][]byte, 4)
@@ -139,17 +139,14 @@ func (lf *legacyFrames) frameFor(l meeting.Lens) []byte {
 	return f
 }
 
-// wholeGroups is changes with each list change replaced by its group
-// whole (once per group), in (kind, id) order like the domain's.
-func (lf *legacyFrames) wholeGroups(changes []meeting.Change) []meeting.Change {
+// wholeGroups is changes, for audience a, with each list change replaced
+// by its group whole (once per group), in (kind, id) order like the
+// domain's.
+func (lf *legacyFrames) wholeGroups(changes []meeting.Change, a meeting.Audience) []meeting.Change {
 	out := make([]meeting.Change, 0, len(changes))
 	for _, c := range changes {
 		if c.Kind == meeting.KindList {
-			g := groupOf(c)
-			c = meeting.Change{Kind: meeting.KindGroup, ID: g}
-			if v := lf.r.state.Groups[g]; v != nil {
-				c.Value = v
-			}
+			c = lf.r.state.ChangesFor(meeting.Changes{{Kind: meeting.KindGroup, ID: groupOf(c)}}, a)[0]
 		}
 		if !slices.ContainsFunc(out, func(o meeting.Change) bool { return o.Kind == c.Kind && o.ID == c.ID }) {
 			out = append(out, c)

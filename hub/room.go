@@ -584,7 +584,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	var e histEntry
 	var ch meeting.Changes
 	var applyErr error
-	var legacy *legacyFrames
+	var legacy legacyFrames // made only for an op that changed a list
 	ok := func() (ok bool) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -608,7 +608,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 		var outlines map[string]any
 		e.outsider, e.insiders, outlines = r.participantFrames(op, redacted, e.redacted)
 		if e.lists = slices.ContainsFunc(ch, func(c meeting.Ref) bool { return c.Kind == meeting.KindList }); e.lists {
-			legacy = &legacyFrames{r: r, op: op, full: full, redacted: redacted, outlines: outlines}
+			legacy = legacyFrames{r: r, op: op, full: full, redacted: redacted, outlines: outlines}
 		}
 		return true
 	}()
@@ -621,7 +621,7 @@ func (r *Room) applyAndPublish(op *meeting.Op) bool {
 	}
 	r.ids[op.ID] = o
 	r.sinceSnapshot++
-	r.publish(&e, legacy)
+	r.publish(&e, &legacy)
 	if e.regroup {
 		// A participant catching up across it gets a snapshot: its
 		// participants' frames (one per group for groups.split, as big as

@@ -61,9 +61,10 @@ export class Store {
   // snapshot does, so the pages see a new group value.
   setList(id, value) {
     const i = id.indexOf('/');
+    if (i < 1) return;
     const groupId = id.slice(0, i), binome = id.slice(i + 1);
     const g = this.get('group', groupId);
-    if (i < 1 || !g || !g.lists) return; // only sent to those who hold the group's lists
+    if (!g || !g.lists) return; // only sent to those who hold the group's lists
     this.set('group', groupId, { ...g, lists: { ...g.lists, [binome]: value } });
   }
 
