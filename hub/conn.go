@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"github.com/boucle/designation/internal/strictjson"
 	"github.com/boucle/designation/meeting"
 )
 
@@ -182,7 +182,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 		return info
 	}
 	var hello helloFrame
-	if err := decodeStrict(data, &hello); err != nil || hello.Type != frameHello || hello.Meeting == "" {
+	if err := strictjson.Decode(data, &hello); err != nil || hello.Type != frameHello || hello.Meeting == "" {
 		h.fail(ctx, c, closeWith, StatusProtocol, codeBadHello, "the first frame must be a hello with a meeting id")
 		return info
 	}
@@ -535,7 +535,7 @@ func (h *Hub) parseOp(data []byte) (q *request, refusal *meeting.Error, fatal st
 		return nil, nil, "frames must be UTF-8 JSON"
 	}
 	var f opFrame
-	if err := decodeStrict(data, &f); err != nil {
+	if err := strictjson.Decode(data, &f); err != nil {
 		var probe struct {
 			Type string `json:"type"`
 			ID   string `json:"id"`
@@ -565,17 +565,4 @@ func (h *Hub) parseOp(data []byte) (q *request, refusal *meeting.Error, fatal st
 		return q, &meeting.Error{Code: meeting.CodeInvalid, Field: "payload", Detail: "payload must be an object"}, ""
 	}
 	return q, nil, ""
-}
-
-// decodeStrict decodes one JSON value with no unknown field and nothing after.
-func decodeStrict(data []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("trailing data")
-	}
-	return nil
 }

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/boucle/designation/internal/strictjson"
 )
 
 // Bounds of the values an op may carry. They keep one op small and every
@@ -47,13 +48,11 @@ func decodeStrict(data []byte, v any, limit int) *Error {
 	if !utf8.Valid(data) {
 		return invalid("", "invalid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return invalid(jsonErrorField(err), "malformed JSON: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	switch err := strictjson.Decode(data, v); {
+	case errors.Is(err, strictjson.ErrTrailing):
 		return invalid("", "trailing data after the JSON value")
+	case err != nil:
+		return invalid(jsonErrorField(err), "malformed JSON: %v", err)
 	}
 	return nil
 }

@@ -62,8 +62,9 @@ func TestBadBodiesChangeNothing(t *testing.T) {
 
 // TestBadFramesChangeNothing sends a facilitator's socket frames that are
 // oversize, not UTF-8, not JSON, of unknown type, with unknown fields,
-// unknown ops or out-of-range numbers: each gets its documented refusal or
-// close code and the log does not move.
+// unknown ops, out-of-range numbers or anything after the frame's JSON
+// value: each gets its documented refusal or close code and the log does
+// not move.
 func TestBadFramesChangeNothing(t *testing.T) {
 	app := newTestApp(t, hub.Options{})
 	m := app.createMeeting()
@@ -113,6 +114,8 @@ func TestBadFramesChangeNothing(t *testing.T) {
 		{"invalid UTF-8", []byte("{\"type\":\"op\",\"id\":\"00000000-0000-4000-8000-00000000000a\",\"op\":\"meeting.update\",\"payload\":{\"info\":{\"title\":\"\xff\"}}}"), hub.StatusProtocol},
 		{"not JSON", []byte("op step.set"), hub.StatusProtocol},
 		{"unknown frame type", []byte(`{"type":"sudo"}`), hub.StatusProtocol},
+		{"a brace after the op", []byte(`{"type":"op","id":"00000000-0000-4000-8000-00000000000b","op":"step.set","payload":{"step":"II"}}}`), hub.StatusProtocol},
+		{"a second op after the op", []byte(`{"type":"op","id":"00000000-0000-4000-8000-00000000000c","op":"step.set","payload":{"step":"II"}} {"type":"op","id":"00000000-0000-4000-8000-00000000000d","op":"step.set","payload":{"step":"III"}}`), hub.StatusProtocol},
 		{"too big", bytes.Repeat([]byte(" "), 65<<10), websocket.StatusMessageTooBig},
 	} {
 		c := dial(t, app, hello, nil)

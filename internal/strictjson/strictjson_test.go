@@ -1,0 +1,186 @@
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// reference is what Decode must agree with: a new Decoder for each input,
+// as the meeting and the hub did before.
+func reference(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return ErrTrailing
+	}
+	return nil
+}
+
+type target struct {
+	Type    string           `json:"type"`
+	ID      string           `json:"id"`
+	N       int              `json:"n"`
+	Tags    []string         `json:"tags"`
+	Inner   *struct{ A int } `json:"inner"`
+	Payload json.RawMessage  `json:"payload"`
+}
+
+var inputs = []string{
+	`{"type":"op","id":"x","payload":{"a":[1,2,{"b":null}]}}`,
+	`  {"n":3}  `,
+	"\n{\"tags\":[\"a\",\"é\"]}\r\n\t",
+	`{"inner":{"A":2}}`,
+	`{}`,
+	`null`,
+	`{"type":"op"}}`,       // trailing brace: More() said there was nothing after it
+	`{"type":"op"} ]`,      // likewise
+	`{"type":"op"}{"n":1}`, // two values
+	`{"type":"op"} x`,      // garbage after
+	`{"type":"op","extra":1}`,
+	`{"inner":{"A":2,"B":3}}`,
+	`{"n":"three"}`, // wrong type
+	`{"type":"op"`,  // cut
+	``,              // nothing
+	`   `,           // white space only
+	`[1,2]`,         // not an object
+	`{"payload":{"deep":` + strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40) + `}}`,
+	`{"id":"` + strings.Repeat("z", 3000) + `"}`,      // longer than a decoder's first buffer
+	`{"n":1}` + strings.Repeat(" ", 5000),             // white space past the buffer
+	`{"n":1}` + strings.Repeat(" ", 5000) + `x`,       // garbage past the buffer
+	`{"n":2}` + strings.Repeat("\n", 700) + `{"n":3}`, // a second value past the buffer
+	`{"type":"a\u00e9\"b"}`,
+	`{"n":1e2}`,
+	`{"n":12`,
+	`12`,
+}
+
+// check decodes in with Decode and reference and fails unless both
+// accept it with the same value or both refuse it.
+func check(t *testing.T, in string) {
+	t.Helper()
+	var got, want target
+	gerr := Decode([]byte(in), &got)
+	werr := reference([]byte(in), &want)
+	if (gerr == nil) != (werr == nil) {
+		t.Fatalf("%.80q: Decode err %v, a new Decoder's %v", in, gerr, werr)
+	}
+	if errors.Is(werr, ErrTrailing) != errors.Is(gerr, ErrTrailing) {
+		t.Fatalf("%.80q: Decode err %v, a new Decoder's %v", in, gerr, werr)
+	}
+	if werr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%.80q: Decode gave %+v, a new Decoder %+v", in, got, want)
+	}
+}
+
+func TestDecodeAgreesWithANewDecoder(t *testing.T) {
+	for _, in := range inputs {
+		check(t, in)
+	}
+}
+
+// The decoders are reused: every input, after any other, decodes as it
+// would alone. Run in one goroutine, each Decode gets back the decoder the
+// previous one put in the pool.
+func TestDecodeAfterAnyOtherInput(t *testing.T) {
+	for _, first := range inputs {
+		for _, second := range inputs {
+			check(t, first)
+			check(t, second)
+		}
+	}
+}
+
+// Random edits of the inputs (bytes cut, doubled, changed), decoded one
+// after the other.
+func TestDecodeMutatedInputsInSequence(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 2026))
+	alphabet := []byte(`{}[]":, \n0123456789abcnulxyz\`)
+	for range 20000 {
+		in := []byte(inputs[r.IntN(len(inputs))])
+		for range 1 + r.IntN(3) {
+			if len(in) == 0 {
+				break
+			}
+			i := r.IntN(len(in))
+			switch r.IntN(3) {
+			case 0:
+				in = append(in[:i:i], in[i+1:]...)
+			case 1:
+				in = append(in[:i+1:i+1], in[i:]...)
+			default:
+				in[i] = alphabet[r.IntN(len(alphabet))]
+			}
+		}
+		check(t, string(in))
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, in := range inputs {
+		f.Add(in, inputs[0])
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		check(t, first)
+		check(t, second)
+	})
+}
+
+// TestDecodeMakesNoDecoder pins what Decode is for: decoding a small frame
+// allocates no Decoder and no buffer (a new Decoder allocates at least
+// three times, its buffer at least 512 bytes).
+func TestDecodeMakesNoDecoder(t *testing.T) {
+	data := []byte(`{"n":3,"inner":{"A":1}}`)
+	var v struct {
+		N     int             `json:"n"`
+		Inner struct{ A int } `json:"inner"`
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := Decode(data, &v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ref := testing.AllocsPerRun(1000, func() {
+		if err := reference(data, &v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("Decode: %.0f allocations; a new Decoder: %.0f", allocs, ref)
+	if allocs > 0 {
+		t.Errorf("Decode allocated %.0f times per call, want 0 (a new Decoder: %.0f)", allocs, ref)
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	data := []byte(`{"type":"op","id":"6f1c2a9e-0d4b-4a57-9a55-0b8e6c1f2d3a","op":"quality.add","payload":{"groupId":"g3","binome":"communication","quality":{"id":"q-17","text":"sait écouter et reformuler"}}}`)
+	var v struct {
+		Type    string          `json:"type"`
+		ID      string          `json:"id"`
+		Op      string          `json:"op"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	b.Run("pooled", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := Decode(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("new-decoder", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := reference(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
