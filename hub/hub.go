@@ -7,6 +7,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -231,6 +232,8 @@ type Hub struct {
 	// (conn.go, coalesce): one per connection writing such a message at
 	// that moment, not one per connection.
 	buffers sync.Pool
+	// reads holds the buffers client messages are read into (readMessage).
+	reads sync.Pool
 
 	// bulk paces the writing of frames that go to whole meetings.
 	bulk *bulkWriters
@@ -261,6 +264,7 @@ func New(ctx context.Context, log store.Log, opts Options) (*Hub, error) {
 		checkStore: make(chan struct{}, 1),
 	}
 	h.buffers.New = func() any { b := make([]byte, 0, maxMessage); return &b }
+	h.reads.New = func() any { return new(bytes.Buffer) }
 	h.bulk = newBulkWriters(runtime.GOMAXPROCS(0), bulkHold)
 	// Subscribe first, then load, then catch up: no append of another
 	// instance can fall between the two.
