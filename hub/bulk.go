@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,9 +78,18 @@ type bulkSlot struct {
 	released atomic.Bool
 }
 
-// done is called when the writer has nothing left to write.
+// done is called when the writer has nothing left to write. It yields
+// first: the next writer, started by release, would otherwise be the next
+// goroutine its CPU runs, inheriting what is left of the time slice, so a
+// wave of writers run one after the other, for up to 10 ms, ahead of
+// every goroutine already waiting there, an edit's among them (its
+// reader, its meeting, the committer, its writers: one such wait per
+// hand-off). Yielded, the writer waits behind them, and the wave goes out
+// in the time the rest leaves. National peak, three pairs of runs
+// alternated: edit→ack p99 36–72 → 37–43 ms (loadgen/README).
 func (s *bulkSlot) done() {
 	s.timer.Stop()
+	runtime.Gosched()
 	s.release()
 }
 
