@@ -153,9 +153,15 @@ func TestDecodeMakesNoDecoder(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Logf("Decode: %.0f allocations; a new Decoder: %.0f", allocs, ref)
-	if allocs > 0 {
-		t.Errorf("Decode allocated %.0f times per call, want 0 (a new Decoder: %.0f)", allocs, ref)
+	t.Logf("Decode: %.1f allocations; a new Decoder: %.0f", allocs, ref)
+	if raceEnabled {
+		// The pool drops a quarter of its decoders: a new one is made for
+		// about one call in four.
+		if allocs > ref/2 {
+			t.Errorf("Decode allocated %.1f times per call under -race, want at most half a new Decoder's %.0f", allocs, ref)
+		}
+	} else if allocs > 0 {
+		t.Errorf("Decode allocated %.1f times per call, want 0 (a new Decoder: %.0f)", allocs, ref)
 	}
 }
 
