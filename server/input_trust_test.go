@@ -36,6 +36,8 @@ func TestBadBodiesChangeNothing(t *testing.T) {
 		{"create: not JSON", "/api/meetings", `{"title":`, 400},
 		{"create: unknown field", "/api/meetings", `{"title":"x","admin":true}`, 400},
 		{"create: trailing data", "/api/meetings", `{"title":"x"}{"title":"y"}`, 400},
+		{"create: a brace after the body", "/api/meetings", `{"title":"x"}}`, 400},
+		{"join: a bracket after the body", "/api/meetings/" + m.ID + "/join", `{"memberId":"` + members[0].ID + `"}]`, 400},
 		{"create: too big", "/api/meetings", huge, 413},
 		{"create: invalid UTF-8", "/api/meetings", "{\"title\":\"Boucle \xff\xfe\"}", 400},
 		{"create: control character", "/api/meetings", `{"title":"Boucle\u0007"}`, 400},

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/boucle/designation/hub"
+	"github.com/boucle/designation/internal/strictjson"
 	"github.com/boucle/designation/meeting"
 	"github.com/boucle/designation/store"
 )
@@ -241,22 +242,20 @@ func writeHubError(c *gin.Context, err error) {
 	}
 }
 
-// decodeJSON reads a JSON body strictly: unknown fields and trailing data
-// are refused.
+// decodeJSON reads a JSON body strictly: unknown fields and anything after
+// the value are refused (strictjson, as the hub's frames and the ops).
 func decodeJSON(c *gin.Context, v any) bool {
-	d := json.NewDecoder(c.Request.Body)
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	body, err := io.ReadAll(c.Request.Body)
+	if err == nil {
+		err = strictjson.Decode(body, v)
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 			return false
 		}
 		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid JSON body: "+err.Error())
-		return false
-	}
-	if d.More() {
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid JSON body: trailing data")
 		return false
 	}
 	return true

@@ -30,20 +30,19 @@ var ErrTrailing = errors.New("trailing data after the JSON value")
 func Decode(data []byte, v any) error {
 	d := pool.Get().(*decoder)
 	start := d.src.reset(data)
-	if err := d.dec.Decode(v); err != nil {
-		d.src.reset(nil)
+	err := d.dec.Decode(v)
+	d.src.reset(nil) // data is not kept
+	if err != nil {
 		return err // d is dropped: after an error its state is not known
 	}
 	// InputOffset counts from the decoder's first input: the value ends
 	// end bytes into this one.
 	end := d.dec.InputOffset() - start
 	if end < 0 || end > int64(len(data)) || !space(data[end:]) {
-		d.src.reset(nil)
 		return ErrTrailing // dropped too: what it buffered is not white space
 	}
 	// Whatever of data the decoder buffered past the value is white space:
 	// it skips it before the next input's value.
-	d.src.reset(nil)
 	pool.Put(d)
 	return nil
 }
