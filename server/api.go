@@ -370,6 +370,10 @@ func (s *Server) importMembers(c *gin.Context) {
 			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "file too large (2 MiB at most)")
 			return
 		}
+		if bodyTooSlow(err) {
+			writeError(c, http.StatusRequestTimeout, "timeout", "upload too slow")
+			return
+		}
 		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "cannot read the file")
 		return
 	}

@@ -36,6 +36,12 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown (-shutdown-timeout,
 	// SHUTDOWN_TIMEOUT). Default 10s.
 	ShutdownTimeout time.Duration
+	// BodyTimeout is how long a request's body may send nothing before
+	// the request is refused 408 (-body-timeout, BODY_TIMEOUT); a body
+	// may take 15 times as long in all. Default 20s: a phone on a poor
+	// network that keeps sending is not cut off, a client that holds a
+	// request open without sending is.
+	BodyTimeout time.Duration
 	// Retention is how long a meeting and its data are kept after its day
 	// (after its creation when it has no date): then it is deleted with its
 	// log (-retention, RETENTION, a duration such as "720h" or days such as
@@ -101,6 +107,7 @@ func flagSpecs() []flagSpec {
 		{"public-url", "PUBLIC_URL", "", "public URL of the app (links, QR codes, allowed WebSocket Origin); default derived from the listener"},
 		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
+		{"body-timeout", "BODY_TIMEOUT", "20s", "how long a request body may send nothing before it is refused (408); 15 times that in all"},
 		{"retention", "RETENTION", "30d", "how long a meeting and its data are kept after its date (e.g. 30d or 720h; 0: for ever)"},
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
 		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token (on -metrics-addr when set, else on the public listener)"},
@@ -179,6 +186,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, fmt.Errorf("-shutdown-timeout: %q is not a positive duration", *values["shutdown-timeout"])
 	}
 	cfg.ShutdownTimeout = d
+	d, err = time.ParseDuration(*values["body-timeout"])
+	if err != nil || d <= 0 {
+		return Config{}, fmt.Errorf("-body-timeout: %q is not a positive duration", *values["body-timeout"])
+	}
+	cfg.BodyTimeout = d
 	r, err := parseRetention(*values["retention"])
 	if err != nil {
 		return Config{}, fmt.Errorf("-retention: %w", err)

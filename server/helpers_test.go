@@ -70,6 +70,13 @@ func newTestApp(t *testing.T, opts hub.Options) *testApp {
 // newTestAppWithLog serves the app over oplog (closed at the end).
 func newTestAppWithLog(t *testing.T, oplog store.Log, opts hub.Options) *testApp {
 	t.Helper()
+	return newTestAppWithConfig(t, oplog, opts, Config{})
+}
+
+// newTestAppWithConfig is newTestAppWithLog with the server's settings in
+// cfg (its PublicURL is the test listener's).
+func newTestAppWithConfig(t *testing.T, oplog store.Log, opts hub.Options, cfg Config) *testApp {
+	t.Helper()
 	buf := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(buf, nil))
 	opts.Logger = logger
@@ -86,7 +93,8 @@ func newTestAppWithLog(t *testing.T, oplog store.Log, opts hub.Options) *testApp
 	stats.CountMeetingsWith(h.Meetings)
 	ts := httptest.NewUnstartedServer(nil)
 	public := "http://" + ts.Listener.Addr().String()
-	ts.Config.Handler = NewServer(Config{PublicURL: public}, h, oplog, nil, logger,
+	cfg.PublicURL = public
+	ts.Config.Handler = NewServer(cfg, h, oplog, nil, logger,
 		metrics.RequireBearer(testMetricsToken, stats.Handler()))
 	ts.Start()
 	app := &testApp{t: t, url: public, hub: h, log: oplog, server: ts, logBuf: buf}

@@ -17,7 +17,7 @@ func (s *Server) routes() http.Handler {
 	// bucket, which errs on the safe side.
 	_ = r.SetTrustedProxies(s.cfg.trustedProxies())
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	r.Use(s.recovery(), s.requestLog(), s.securityHeaders(), limitBody())
+	r.Use(s.recovery(), s.requestLog(), s.securityHeaders(), s.limitBody())
 
 	// Probes.
 	r.GET("/healthz", s.healthz)

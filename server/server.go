@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -103,18 +104,82 @@ func (s *Server) securityHeaders() gin.HandlerFunc {
 }
 
 // limitBody bounds request bodies: the CSV import gets more room than the
-// JSON endpoints.
-func limitBody() gin.HandlerFunc {
+// JSON endpoints. A body must also keep coming: each read waits at most
+// cfg.BodyTimeout for data, and the whole body at most bodyTimeoutFactor
+// times that (see bodyDeadline). Without it, a client that sends headers
+// and then nothing, or a byte now and then, holds a connection, a
+// goroutine and what it sent so far for as long as it likes (net/http's
+// ReadHeaderTimeout covers the headers only; its ReadTimeout would bound a
+// body's whole time but let one that stops hold on until then). Requests
+// without a body (the WebSocket's among them) are left alone.
+func (s *Server) limitBody() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.Body != nil {
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
 			limit := int64(maxJSONBody)
 			if strings.HasSuffix(c.FullPath(), "/members/import") {
 				limit = maxCSVBody
 			}
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+			idle := s.cfg.BodyTimeout
+			if idle <= 0 {
+				idle = defaultBodyTimeout
+			}
+			body := &bodyDeadline{
+				ReadCloser: c.Request.Body,
+				rc:         http.NewResponseController(c.Writer),
+				idle:       idle,
+				end:        time.Now().Add(bodyTimeoutFactor * idle),
+			}
+			c.Request.Body = http.MaxBytesReader(c.Writer, body, limit)
 		}
 		c.Next()
 	}
+}
+
+// defaultBodyTimeout is Config.BodyTimeout's default, and
+// bodyTimeoutFactor times it bounds a whole body: a 2 MiB CSV file takes
+// about a minute at 256 kbit/s.
+const (
+	defaultBodyTimeout = 20 * time.Second
+	bodyTimeoutFactor  = 15
+)
+
+// bodyDeadline is a request body that sets the connection's read deadline
+// before each read: idle from now, but never past end. Once the body is
+// read to its end (or fails) the deadline is cleared, since net/http then
+// reads the connection in the background while the handler runs and would
+// take a timeout there for a client gone.
+type bodyDeadline struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	end  time.Time
+	done bool
+}
+
+func (b *bodyDeadline) Read(p []byte) (int, error) {
+	if b.done {
+		return b.ReadCloser.Read(p)
+	}
+	d := time.Now().Add(b.idle)
+	if d.After(b.end) {
+		d = b.end
+	}
+	// An error means the connection cannot take a deadline (HTTP/2 over
+	// a transport without one): the body is read without.
+	_ = b.rc.SetReadDeadline(d)
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.done = true
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			_ = b.rc.SetReadDeadline(time.Time{})
+		}
+	}
+	return n, err
+}
+
+// bodyTooSlow says whether err is a body read cut by bodyDeadline.
+func bodyTooSlow(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // requestLog writes one line per request with the route pattern, never the
@@ -253,6 +318,10 @@ func decodeJSON(c *gin.Context, v any) bool {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+			return false
+		}
+		if bodyTooSlow(err) {
+			writeError(c, http.StatusRequestTimeout, "timeout", "request body too slow")
 			return false
 		}
 		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid JSON body: "+err.Error())
