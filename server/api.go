@@ -74,7 +74,7 @@ func (s *Server) createMeeting(c *gin.Context) {
 			ParityConfirmation: req.Parity,
 		})
 		if err != nil {
-			writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid meeting")
+			writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Réunion invalide.", "Invalid meeting."})
 			return
 		}
 		op := &meeting.Op{ID: uuid.NewString(), Type: meeting.OpMeetingCreate, Actor: meeting.Actor{Role: meeting.RoleSystem}, Payload: payload}
@@ -112,7 +112,7 @@ func (s *Server) roomByCode(c *gin.Context) (*hub.Room, bool) {
 	ip := c.ClientIP()
 	if !s.codeMisses.has(ip) {
 		c.Header("Retry-After", "10")
-		writeError(c, http.StatusTooManyRequests, "rate_limited", "too many unknown codes, wait a little")
+		writeError(c, http.StatusTooManyRequests, "rate_limited", text{"Trop de codes inconnus : patientez un peu avant de réessayer.", "Too many unknown codes: wait a little before trying again."})
 		return nil, false
 	}
 	code := strings.ToUpper(strings.TrimSpace(c.Param("code")))
@@ -123,7 +123,7 @@ func (s *Server) roomByCode(c *gin.Context) (*hub.Room, bool) {
 		}
 	}
 	s.codeMisses.allow(ip)
-	writeError(c, http.StatusNotFound, string(meeting.CodeNotFound), "no meeting with this code")
+	writeError(c, http.StatusNotFound, string(meeting.CodeNotFound), text{"Aucune réunion avec ce code.", "No meeting with that code."})
 	return nil, false
 }
 
@@ -131,7 +131,7 @@ func (s *Server) roomByCode(c *gin.Context) (*hub.Room, bool) {
 func (s *Server) roomByID(c *gin.Context) (*hub.Room, bool) {
 	room, ok := s.hub.Room(c.Param("id"))
 	if !ok {
-		writeError(c, http.StatusNotFound, string(meeting.CodeNotFound), "no such meeting")
+		writeError(c, http.StatusNotFound, string(meeting.CodeNotFound), text{"Réunion introuvable.", "No such meeting."})
 	}
 	return room, ok
 }
@@ -184,7 +184,7 @@ func (s *Server) searchMembers(c *gin.Context) {
 	}
 	q := memberscsv.Fold(strings.TrimSpace(c.Query("q")))
 	if utf8.RuneCountInString(q) < 2 || len(q) > 100 {
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "type at least 2 letters")
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Tapez au moins 2 lettres.", "Type at least 2 letters."})
 		return
 	}
 	room, ok := s.roomByCode(c)
@@ -303,16 +303,16 @@ func (s *Server) requireRole(c *gin.Context, room *hub.Room, roles ...meeting.Ro
 		}
 	}
 	if secret == "" {
-		writeError(c, http.StatusUnauthorized, "unauthorized", "a facilitator secret is required")
+		writeError(c, http.StatusUnauthorized, "unauthorized", text{"Réservé aux animateurs : ouvrez le lien d'animation de la réunion.", "For facilitators only: open the meeting's facilitator link."})
 		return meeting.Actor{}, false
 	}
 	actor, ok := s.authenticate(c, room, secret)
 	if !ok {
-		writeError(c, http.StatusUnauthorized, "unauthorized", "invalid or revoked secret")
+		writeError(c, http.StatusUnauthorized, "unauthorized", text{"Lien invalide ou révoqué.", "Invalid or revoked link."})
 		return meeting.Actor{}, false
 	}
 	if !slices.Contains(roles, actor.Role) {
-		writeError(c, http.StatusForbidden, string(meeting.CodeNotAllowed), "not allowed for this role")
+		writeError(c, http.StatusForbidden, string(meeting.CodeNotAllowed), text{"Action non autorisée pour votre rôle.", "Not allowed for your role."})
 		return meeting.Actor{}, false
 	}
 	return actor, true
@@ -367,14 +367,14 @@ func (s *Server) importMembers(c *gin.Context) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "file too large (2 MiB at most)")
+			writeError(c, http.StatusRequestEntityTooLarge, "too_large", text{"Fichier trop volumineux (2 Mio au plus).", "File too large (2 MiB at most)."})
 			return
 		}
 		if bodyTooSlow(err) {
-			writeError(c, http.StatusRequestTimeout, "timeout", "upload too slow")
+			writeError(c, http.StatusRequestTimeout, "timeout", text{"Envoi trop lent : le fichier n'est pas arrivé en entier. Réessayez.", "Upload too slow: the file did not arrive whole. Try again."})
 			return
 		}
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "cannot read the file")
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Impossible de lire le fichier.", "Cannot read the file."})
 		return
 	}
 	parsed := memberscsv.Parse(body)
@@ -432,7 +432,7 @@ func (s *Server) importMembers(c *gin.Context) {
 	}
 	data, err := json.Marshal(payload)
 	if err != nil {
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid import")
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Import invalide.", "Invalid import."})
 		return
 	}
 	res, err := room.Submit(c.Request.Context(), &meeting.Op{ID: uuid.NewString(), Type: meeting.OpMembersImport, Actor: actor, Payload: data})
@@ -517,7 +517,7 @@ func (s *Server) newScreenLink(c *gin.Context) {
 	}
 	revoke, err := json.Marshal(meeting.TokenRevoke{Projector: true})
 	if err != nil {
-		writeError(c, http.StatusInternalServerError, "internal", "cannot encode the revocation")
+		writeError(c, http.StatusInternalServerError, "internal", text{"Erreur interne : la révocation n'a pas pu être enregistrée.", "Internal error: the revocation could not be saved."})
 		return
 	}
 	res, err := room.Submit(c.Request.Context(), &meeting.Op{ID: uuid.NewString(), Type: meeting.OpTokenRevoke, Actor: actor, Payload: revoke})
@@ -532,7 +532,7 @@ func (s *Server) newScreenLink(c *gin.Context) {
 	secret := newSecret()
 	issue, err := json.Marshal(meeting.TokenIssue{Hash: hub.TokenHash(secret), Role: meeting.RoleProjector})
 	if err != nil {
-		writeError(c, http.StatusInternalServerError, "internal", "cannot encode the new token")
+		writeError(c, http.StatusInternalServerError, "internal", text{"Erreur interne : le nouveau lien n'a pas pu être créé.", "Internal error: the new link could not be made."})
 		return
 	}
 	system := meeting.Actor{Role: meeting.RoleSystem}

@@ -32,7 +32,7 @@ func (s *Server) qrCode(c *gin.Context) {
 	}
 	svg, err := qrSVG(s.publicURL + "/join/" + code)
 	if err != nil {
-		writeError(c, http.StatusInternalServerError, "internal", "cannot make the QR code")
+		writeError(c, http.StatusInternalServerError, "internal", text{"Impossible de produire le QR code.", "Cannot make the QR code."})
 		return
 	}
 	c.Header("Cache-Control", "public, max-age=3600")
@@ -156,7 +156,7 @@ func (s *Server) attendance(c *gin.Context) {
 	data.Rows = sorted
 	var b bytes.Buffer
 	if err := attendanceTemplate.Execute(&b, data); err != nil {
-		writeError(c, http.StatusInternalServerError, "internal", "cannot render the sheet")
+		writeError(c, http.StatusInternalServerError, "internal", text{"Impossible de produire la fiche.", "Cannot make the sheet."})
 		return
 	}
 	sum := sha256.Sum256([]byte(attendanceStyle))

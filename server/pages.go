@@ -48,7 +48,7 @@ func (s *Server) page(name string) gin.HandlerFunc {
 func (s *Server) asset(c *gin.Context) {
 	name := strings.TrimPrefix(path.Clean(c.Param("file")), "/")
 	if name == "" || name == "." || !fs.ValidPath(name) {
-		writeError(c, http.StatusNotFound, "not_found", "no such file")
+		writeError(c, http.StatusNotFound, "not_found", text{"Fichier introuvable.", "No such file."})
 		return
 	}
 	s.serveFile(c, name)
@@ -61,7 +61,7 @@ func (s *Server) serveFile(c *gin.Context, name string) {
 	}
 	data, err := fs.ReadFile(s.pages, name)
 	if err != nil {
-		writeError(c, http.StatusNotFound, "not_found", "no such file")
+		writeError(c, http.StatusNotFound, "not_found", text{"Fichier introuvable.", "No such file."})
 		return
 	}
 	ctype := mime.TypeByExtension(path.Ext(name))

@@ -57,7 +57,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	r.NoRoute(func(c *gin.Context) {
-		writeError(c, http.StatusNotFound, "not_found", "no such page")
+		writeError(c, http.StatusNotFound, "not_found", text{"Page introuvable.", "No such page."})
 	})
 	return r
 }

@@ -217,7 +217,7 @@ func (s *Server) recovery() gin.HandlerFunc {
 				}
 				s.logger.Error("handler panicked", "route", c.FullPath(), "panic", fmt.Sprint(p))
 				if !c.Writer.Written() {
-					writeError(c, http.StatusInternalServerError, "internal", "internal error")
+					writeError(c, http.StatusInternalServerError, "internal", text{"Erreur interne.", "Internal error."})
 				}
 				c.Abort()
 			}
@@ -235,10 +235,18 @@ type apiError struct {
 	} `json:"error"`
 }
 
-func writeError(c *gin.Context, status int, code, message string) {
+// text is a message of the HTTP layer in both languages of the app.
+type text struct{ fr, en string }
+
+// writeError answers with an error of the HTTP layer, its message in the
+// client's language (langOf): the pages show it as it is.
+func writeError(c *gin.Context, status int, code string, msg text) {
 	var e apiError
 	e.Error.Code = code
-	e.Error.Message = message
+	e.Error.Message = msg.fr
+	if langOf(c) == "en" {
+		e.Error.Message = msg.en
+	}
 	c.AbortWithStatusJSON(status, e)
 }
 
@@ -303,7 +311,7 @@ func writeHubError(c *gin.Context, err error) {
 	case errors.Is(err, context.Canceled):
 		c.Abort()
 	default:
-		writeError(c, http.StatusServiceUnavailable, string(hub.CodeUnavailable), "service temporarily unavailable")
+		writeRefusal(c, &meeting.Error{Code: hub.CodeUnavailable}, langOf(c))
 	}
 }
 
@@ -317,14 +325,15 @@ func decodeJSON(c *gin.Context, v any) bool {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+			writeError(c, http.StatusRequestEntityTooLarge, "too_large", text{"Requête trop volumineuse.", "Request too large."})
 			return false
 		}
 		if bodyTooSlow(err) {
-			writeError(c, http.StatusRequestTimeout, "timeout", "request body too slow")
+			writeError(c, http.StatusRequestTimeout, "timeout", text{"Requête trop lente : elle n'est pas arrivée à temps. Réessayez.", "Request too slow: it did not arrive in time. Try again."})
 			return false
 		}
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), "invalid JSON body: "+err.Error())
+		// The decoder's detail is for developers: in English either way.
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Requête invalide (JSON) : " + err.Error(), "Invalid JSON body: " + err.Error()})
 		return false
 	}
 	return true
@@ -431,6 +440,6 @@ func rateLimited(c *gin.Context, l *rateLimiter) bool {
 		return false
 	}
 	c.Header("Retry-After", "1")
-	writeError(c, http.StatusTooManyRequests, "rate_limited", "too many requests, slow down")
+	writeError(c, http.StatusTooManyRequests, "rate_limited", text{"Trop de requêtes : patientez un instant.", "Too many requests: wait a moment."})
 	return true
 }
