@@ -39,89 +39,52 @@ func handle[P any](check func(*State, *Op, *P) *Error, apply func(*State, *Op, *
 
 // handlerOf is the handler of an op type (nil when unknown).
 func handlerOf(typ string) opHandler {
-	switch typ {
-	case OpMeetingCreate:
-		return handle(checkMeetingCreate, applyMeetingCreate)
-	case OpMeetingUpdate:
-		return handle(checkMeetingUpdate, applyMeetingUpdate)
-	case OpTemplateLoad:
-		return handle(checkTemplateLoad, applyTemplateLoad)
-	case OpParitySet:
-		return handle(checkFacilitatorOnly[ParitySet], applyParitySet)
-	case OpFacilitatorsSet:
-		return handle(checkFacilitatorsSet, applyFacilitatorsSet)
-	case OpRapporteurSet:
-		return handle(checkRapporteurSet, applyRapporteurSet)
-	case OpStepSet:
-		return handle(checkStepSet, applyStepSet)
-	case OpTimerSet:
-		return handle(checkTimerSet, applyTimerSet)
-	case OpActionGroupUpsert:
-		return handle(checkActionGroupUpsert, applyActionGroupUpsert)
-	case OpMemberAdd:
-		return handle(checkMemberAdd, applyMemberAdd)
-	case OpMemberUpdate:
-		return handle(checkMemberUpdate, applyMemberUpdate)
-	case OpMemberRemove:
-		return handle(checkMemberRemove, applyMemberRemove)
-	case OpMembersImport:
-		return handle(checkMembersImport, applyMembersImport)
-	case OpMemberCheckIn:
-		return handle(checkMemberCheckIn, applyMemberCheckIn)
-	case OpMemberCheckOut:
-		return handle(checkMemberCheckOut, applyMemberCheckOut)
-	case OpTokenIssue:
-		return handle(checkTokenIssue, applyTokenIssue)
-	case OpTokenRevoke:
-		return handle(checkTokenRevoke, applyTokenRevoke)
-	case OpBilanSet:
-		return handle(checkBilanSet, applyBilanSet)
-	case OpProfileAdd:
-		return handle(checkProfileAdd, applyProfileSet)
-	case OpProfileUpdate:
-		return handle(checkProfileUpdate, applyProfileSet)
-	case OpProfileRemove:
-		return handle(checkProfileRemove, applyProfileRemove)
-	case OpGroupsSplit:
-		return handle(checkGroupsSplit, applyGroupsSplit)
-	case OpGroupAdd:
-		return handle(checkGroupAdd, applyGroupAdd)
-	case OpGroupRemove:
-		return handle(checkGroupRemove, applyGroupRemove)
-	case OpGroupMove:
-		return handle(checkGroupMove, applyGroupMove)
-	case OpGroupRapporteur:
-		return handle(checkGroupRapporteur, applyGroupRapporteur)
-	case OpQualityAdd:
-		return handle(checkQualityAdd, applyQualityAdd)
-	case OpQualityEdit:
-		return handle(checkQualityEdit, applyQualityEdit)
-	case OpQualityRemove:
-		return handle(checkQualityRemove, applyQualityRemove)
-	case OpShortlistAdd:
-		return handle(checkShortlistAdd, applyShortlistAdd)
-	case OpShortlistRemove:
-		return handle(checkShortlistRemove, applyShortlistRemove)
-	case OpShortlistMode:
-		return handle(checkShortlistMode, applyShortlistMode)
-	case OpGroupSubmit:
-		return handle(checkGroupSubmit, applyGroupSubmit)
-	case OpConsensusOpen:
-		return handle(checkConsensusOpen, applyConsensusOpen)
-	case OpConsensusAnswer:
-		return handle(checkConsensusAnswer, applyConsensusAnswer)
-	case OpConsensusStanding:
-		return handle(checkConsensusStanding, applyConsensusStanding)
-	case OpConsensusClose:
-		return handle(checkConsensusClose, applyConsensusClose)
-	case OpDecisionSet:
-		return handle(checkDecisionSet, applyDecisionSet)
-	case OpDecisionClear:
-		return handle(checkDecisionClear, applyDecisionClear)
-	case OpMeetingPurge:
-		return handle(checkMeetingPurge, applyMeetingPurge)
-	}
-	return nil
+	return handlers[typ]
+}
+
+// handlers holds every op type's handler, made once: a handler made per
+// op was a closure allocated twice per op (Check, then Apply).
+var handlers = map[string]opHandler{
+	OpMeetingCreate:     handle(checkMeetingCreate, applyMeetingCreate),
+	OpMeetingUpdate:     handle(checkMeetingUpdate, applyMeetingUpdate),
+	OpTemplateLoad:      handle(checkTemplateLoad, applyTemplateLoad),
+	OpParitySet:         handle(checkFacilitatorOnly[ParitySet], applyParitySet),
+	OpFacilitatorsSet:   handle(checkFacilitatorsSet, applyFacilitatorsSet),
+	OpRapporteurSet:     handle(checkRapporteurSet, applyRapporteurSet),
+	OpStepSet:           handle(checkStepSet, applyStepSet),
+	OpTimerSet:          handle(checkTimerSet, applyTimerSet),
+	OpActionGroupUpsert: handle(checkActionGroupUpsert, applyActionGroupUpsert),
+	OpMemberAdd:         handle(checkMemberAdd, applyMemberAdd),
+	OpMemberUpdate:      handle(checkMemberUpdate, applyMemberUpdate),
+	OpMemberRemove:      handle(checkMemberRemove, applyMemberRemove),
+	OpMembersImport:     handle(checkMembersImport, applyMembersImport),
+	OpMemberCheckIn:     handle(checkMemberCheckIn, applyMemberCheckIn),
+	OpMemberCheckOut:    handle(checkMemberCheckOut, applyMemberCheckOut),
+	OpTokenIssue:        handle(checkTokenIssue, applyTokenIssue),
+	OpTokenRevoke:       handle(checkTokenRevoke, applyTokenRevoke),
+	OpBilanSet:          handle(checkBilanSet, applyBilanSet),
+	OpProfileAdd:        handle(checkProfileAdd, applyProfileSet),
+	OpProfileUpdate:     handle(checkProfileUpdate, applyProfileSet),
+	OpProfileRemove:     handle(checkProfileRemove, applyProfileRemove),
+	OpGroupsSplit:       handle(checkGroupsSplit, applyGroupsSplit),
+	OpGroupAdd:          handle(checkGroupAdd, applyGroupAdd),
+	OpGroupRemove:       handle(checkGroupRemove, applyGroupRemove),
+	OpGroupMove:         handle(checkGroupMove, applyGroupMove),
+	OpGroupRapporteur:   handle(checkGroupRapporteur, applyGroupRapporteur),
+	OpQualityAdd:        handle(checkQualityAdd, applyQualityAdd),
+	OpQualityEdit:       handle(checkQualityEdit, applyQualityEdit),
+	OpQualityRemove:     handle(checkQualityRemove, applyQualityRemove),
+	OpShortlistAdd:      handle(checkShortlistAdd, applyShortlistAdd),
+	OpShortlistRemove:   handle(checkShortlistRemove, applyShortlistRemove),
+	OpShortlistMode:     handle(checkShortlistMode, applyShortlistMode),
+	OpGroupSubmit:       handle(checkGroupSubmit, applyGroupSubmit),
+	OpConsensusOpen:     handle(checkConsensusOpen, applyConsensusOpen),
+	OpConsensusAnswer:   handle(checkConsensusAnswer, applyConsensusAnswer),
+	OpConsensusStanding: handle(checkConsensusStanding, applyConsensusStanding),
+	OpConsensusClose:    handle(checkConsensusClose, applyConsensusClose),
+	OpDecisionSet:       handle(checkDecisionSet, applyDecisionSet),
+	OpDecisionClear:     handle(checkDecisionClear, applyDecisionClear),
+	OpMeetingPurge:      handle(checkMeetingPurge, applyMeetingPurge),
 }
 
 // allowedAfterPurge lists the ops that add no personal data: the only ones
