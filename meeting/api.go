@@ -94,7 +94,7 @@ func Check(s *State, op *Op) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h(s, op, false, nil); err != nil {
+	if _, err := h(s, op, false, nil, false); err != nil {
 		return err
 	}
 	return nil
@@ -108,13 +108,13 @@ func Apply(s *State, op *Op) (Changes, error) {
 	if s == nil || op == nil {
 		return nil, invalid("", "no op")
 	}
-	checked := op.checkedFor(s) // before the state's seq moves
+	checked, fresh := op.checkedFor(s) // before the state's seq moves
 	s.Seq = op.Seq
 	h, err := precheck(s, op)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := h(s, op, true, checked)
+	ch, err := h(s, op, true, checked, fresh)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,9 @@ import (
 
 // opHandler decodes, checks and (when commit) applies one op type. With
 // commit false it never touches the state. checked is what Check kept of
-// this op for this state (op.checkedFor), or nil.
-type opHandler func(s *State, op *Op, commit bool, checked any) (Changes, *Error)
+// this op (op.checkedFor), or nil; fresh says the state has not changed
+// since.
+type opHandler func(s *State, op *Op, commit bool, checked any, fresh bool) (Changes, *Error)
 
 // handle makes the opHandler of payload type P: strict decoding, then check
 // (which may normalise the decoded payload), then apply. Apply runs only on a
@@ -18,9 +19,34 @@ type opHandler func(s *State, op *Op, commit bool, checked any) (Changes, *Error
 // Check keeps the payload it passed in the op: an Apply on the same state
 // then applies it without decoding and checking it again.
 func handle[P any](check func(*State, *Op, *P) *Error, apply func(*State, *Op, *P) Changes) opHandler {
-	return func(s *State, op *Op, commit bool, checked any) (Changes, *Error) {
+	return handleOf(check, apply, false)
+}
+
+// handleRechecked is handle for an op type whose check only trims and
+// validates the payload's own fields (the same whatever the state, and
+// the same again on a payload it already trimmed) before judging it
+// against the state. When the state changed between Check and Apply,
+// which at a busy meeting is every op of a batch but the first (they are
+// all checked before the first is applied), Apply checks the payload
+// Check kept again, as it is, instead of decoding the op a second time:
+// a payload check passed, checked again, gives what a fresh decode gives.
+// TestRecheckedOpsApplyAsDecoded holds them to it.
+func handleRechecked[P any](check func(*State, *Op, *P) *Error, apply func(*State, *Op, *P) Changes) opHandler {
+	return handleOf(check, apply, true)
+}
+
+func handleOf[P any](check func(*State, *Op, *P) *Error, apply func(*State, *Op, *P) Changes, recheck bool) opHandler {
+	return func(s *State, op *Op, commit bool, checked any, fresh bool) (Changes, *Error) {
 		if p, ok := checked.(*P); ok && commit {
-			return apply(s, op, p), nil
+			if fresh {
+				return apply(s, op, p), nil
+			}
+			if recheck {
+				if err := check(s, op, p); err != nil {
+					return nil, err
+				}
+				return apply(s, op, p), nil
+			}
 		}
 		var p P
 		if err := decodePayload(op.Payload, &p); err != nil {
@@ -71,12 +97,12 @@ var handlers = map[string]opHandler{
 	OpGroupRemove:       handle(checkGroupRemove, applyGroupRemove),
 	OpGroupMove:         handle(checkGroupMove, applyGroupMove),
 	OpGroupRapporteur:   handle(checkGroupRapporteur, applyGroupRapporteur),
-	OpQualityAdd:        handle(checkQualityAdd, applyQualityAdd),
-	OpQualityEdit:       handle(checkQualityEdit, applyQualityEdit),
-	OpQualityRemove:     handle(checkQualityRemove, applyQualityRemove),
-	OpShortlistAdd:      handle(checkShortlistAdd, applyShortlistAdd),
-	OpShortlistRemove:   handle(checkShortlistRemove, applyShortlistRemove),
-	OpShortlistMode:     handle(checkShortlistMode, applyShortlistMode),
+	OpQualityAdd:        handleRechecked(checkQualityAdd, applyQualityAdd),
+	OpQualityEdit:       handleRechecked(checkQualityEdit, applyQualityEdit),
+	OpQualityRemove:     handleRechecked(checkQualityRemove, applyQualityRemove),
+	OpShortlistAdd:      handleRechecked(checkShortlistAdd, applyShortlistAdd),
+	OpShortlistRemove:   handleRechecked(checkShortlistRemove, applyShortlistRemove),
+	OpShortlistMode:     handleRechecked(checkShortlistMode, applyShortlistMode),
 	OpGroupSubmit:       handle(checkGroupSubmit, applyGroupSubmit),
 	OpConsensusOpen:     handle(checkConsensusOpen, applyConsensusOpen),
 	OpConsensusAnswer:   handle(checkConsensusAnswer, applyConsensusAnswer),

@@ -8,9 +8,10 @@ import (
 
 // TestApplyAfterCheck: Apply applies the payload Check passed only while
 // neither the state nor the op changed in between (the server checks an op
-// when it arrives and applies it once logged); otherwise it decodes and
-// checks the op again, so what it applies is what a replay of the log
-// applies.
+// when it arrives and applies it once logged); otherwise it checks the op
+// again (a list edit's kept payload when only the state moved, see
+// TestRecheckedOpsApplyAsDecoded; else decoded anew), so what it applies is
+// what a replay of the log applies.
 func TestApplyAfterCheck(t *testing.T) {
 	code := func(err error) Code {
 		var e *Error

@@ -26,7 +26,8 @@ type Op struct {
 // against state s at seq: while s is still at seq and the op is the same,
 // Apply applies it as it is. The server checks an op when it arrives and
 // applies it once the log has it; most often nothing came in between, and
-// the payload is decoded and checked once, not twice.
+// the payload is decoded and checked once, not twice. When s moved on, the
+// list edits check it again without decoding it (handleRechecked).
 type checkedOp struct {
 	s       *State
 	seq     uint64
@@ -42,17 +43,18 @@ func (op *Op) keepChecked(s *State, payload any) {
 	op.checked = &checkedOp{s: s, seq: s.Seq, typ: op.Type, at: op.At, actor: op.Actor, raw: op.Payload, payload: payload}
 }
 
-// checkedFor is the payload Check kept, when s has not changed since and
-// neither has the op (Apply may set its Seq), or nil. It is given once: an
+// checkedFor is the payload Check kept, when the op has not changed since
+// (Apply may set its Seq) and s is the state it was checked against, or
+// nil; fresh says s has not changed since either. It is given once: an
 // applied payload may be part of the state.
-func (op *Op) checkedFor(s *State) any {
+func (op *Op) checkedFor(s *State) (payload any, fresh bool) {
 	c := op.checked
 	op.checked = nil
-	if c == nil || c.s != s || c.seq != s.Seq || c.typ != op.Type || !c.at.Equal(op.At) ||
+	if c == nil || c.s != s || c.typ != op.Type || !c.at.Equal(op.At) ||
 		c.actor != op.Actor || !bytes.Equal(c.raw, op.Payload) {
-		return nil
+		return nil, false
 	}
-	return c.payload
+	return c.payload, c.seq == s.Seq
 }
 
 // Op types. Who may send each is in the comment; "group member" means a
