@@ -1,6 +1,7 @@
 // render.js builds DOM from data with textContent and properties only: no
 // data ever goes through innerHTML, so a member called "<img onerror=...>"
 // is shown as those characters and never run.
+import { lang } from './i18n.js';
 
 // h creates an element. attrs: class, text, on ({event: fn}), dataset,
 // hidden/disabled/checked/value/selected/type/... set as properties, aria-*,
@@ -139,9 +140,10 @@ export function uuid() {
 }
 
 // api fetches JSON from the API and throws an Error whose message is the
-// server's message (or the status) when it fails.
+// server's message (or the status) when it fails. It asks for the page's
+// language, not the browser's: the server's messages are shown as they are.
 export async function api(method, url, body, headers = {}) {
-  const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
+  const init = { method, headers: { Accept: 'application/json', 'Accept-Language': lang(), ...headers }, credentials: 'same-origin' };
   if (body !== undefined) {
     if (typeof body === 'string') init.body = body;
     else { init.body = JSON.stringify(body); init.headers['Content-Type'] = 'application/json'; }
