@@ -3,7 +3,6 @@ package hub
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -45,14 +44,28 @@ func (b *bulkWriters) add(s *subscriber) {
 	b.next()
 }
 
-// next starts the writers it has slots for.
+// next starts a worker for each free slot while connections wait.
 func (b *bulkWriters) next() {
 	for {
-		b.mu.Lock()
-		if b.free == 0 || len(b.queue) == 0 {
-			b.mu.Unlock()
+		s := b.take(true)
+		if s == nil {
 			return
 		}
+		go b.work(s)
+	}
+}
+
+// take pops the oldest waiting connection whose writer is not running yet
+// (an urgent frame may have started it meanwhile). With acquire it takes a
+// free slot for it, and returns nil when there is none; without, the
+// caller's slot goes on to it, and is given back when none waits.
+func (b *bulkWriters) take(acquire bool) *subscriber {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if acquire && b.free == 0 {
+		return nil
+	}
+	for len(b.queue) > 0 {
 		s := b.queue[0]
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
@@ -60,47 +73,54 @@ func (b *bulkWriters) next() {
 			b.queue = nil // let the backing array go after a wave
 		}
 		if !s.state.CompareAndSwap(writerWaiting, writerRunning) {
-			b.mu.Unlock()
 			continue // started meanwhile for an urgent frame
 		}
-		b.free--
-		b.mu.Unlock()
-		slot := &bulkSlot{b: b}
-		slot.timer = time.AfterFunc(b.hold, slot.release)
-		s.startWriter(slot.done)
+		if acquire {
+			b.free--
+		}
+		return s
+	}
+	if !acquire {
+		b.free++
+	}
+	return nil
+}
+
+// work holds one slot: it writes s's queue out, then the next waiting
+// connection's, in this goroutine, until none waits (a goroutine and a
+// timer per connection were a tenth of a wave's CPU). A write that takes
+// longer than hold gives the slot to a new worker, and this one ends when
+// the write returns.
+//
+// It yields between two connections: other goroutines waiting for this
+// CPU, an edit's among them (its reader, its meeting, the committer, its
+// writers: one such wait per hand-off), go first, and the wave goes out in
+// the time they leave. Started anew for each connection without yielding,
+// the writers of a wave ran one after the other, each inheriting what was
+// left of the previous one's time slice, for up to 10 ms ahead of them.
+// National peak, six pairs of runs alternated: edit→ack p99 36–138 →
+// 31–53 ms (loadgen/README, run 2k).
+func (b *bulkWriters) work(s *subscriber) {
+	t := time.AfterFunc(b.hold, b.release)
+	for {
+		s.runWriter()
+		if !t.Stop() {
+			return // held too long: the slot went to another worker
+		}
+		runtime.Gosched()
+		if s = b.take(false); s == nil {
+			return
+		}
+		t.Reset(b.hold)
 	}
 }
 
-// bulkSlot is one slot lent to one writer.
-type bulkSlot struct {
-	b        *bulkWriters
-	timer    *time.Timer
-	released atomic.Bool
-}
-
-// done is called when the writer has nothing left to write. It yields
-// first: the next writer, started by release, would otherwise be the next
-// goroutine its CPU runs, inheriting what is left of the time slice, so a
-// wave of writers run one after the other, for up to 10 ms, ahead of
-// every goroutine already waiting there, an edit's among them (its
-// reader, its meeting, the committer, its writers: one such wait per
-// hand-off). Yielded, the writer waits behind them, and the wave goes out
-// in the time the rest leaves. National peak, six pairs of runs
-// alternated: edit→ack p99 36–138 → 31–53 ms (loadgen/README, run 2k).
-func (s *bulkSlot) done() {
-	s.timer.Stop()
-	runtime.Gosched()
-	s.release()
-}
-
-func (s *bulkSlot) release() {
-	if !s.released.CompareAndSwap(false, true) {
-		return
-	}
-	s.b.mu.Lock()
-	s.b.free++
-	s.b.mu.Unlock()
-	s.b.next()
+// release gives back the slot of a worker stuck in a write.
+func (b *bulkWriters) release() {
+	b.mu.Lock()
+	b.free++
+	b.mu.Unlock()
+	b.next()
 }
 
 // queued is how many connections wait for a slot (tests).

@@ -64,7 +64,7 @@ func queuedFramesMessages(t *testing.T, batch bool) int {
 		defer cancel()
 		sub := &subscriber{send: make(chan []byte, 64), batch: batch}
 		w := h.newWriter(ctx, c, sub, func(StatusCode, string) {})
-		sub.startWriter = w.start
+		sub.startWriter, sub.runWriter = w.start, w.run
 		for _, f := range frames { // all queued before the writer starts
 			sub.send <- f
 		}

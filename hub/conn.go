@@ -100,8 +100,11 @@ type subscriber struct {
 	// subscriber.
 	state       atomic.Int32
 	startWriter func(done func())
-	batch       bool // the client reads several frames per message (hello.batch)
-	lists       bool // the client reads "list" changes (hello.lists)
+	// runWriter writes the queue out in the calling goroutine (the caller
+	// moved state to writerRunning): the bulk writers' loop (bulk.go).
+	runWriter func()
+	batch     bool // the client reads several frames per message (hello.batch)
+	lists     bool // the client reads "list" changes (hello.lists)
 
 	actor meeting.Actor
 	lens  meeting.Lens // what it is sent (meeting.LensOf), kept current by the room
@@ -221,7 +224,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 	out := h.newWriter(cctx, c, sub, closeWith)
 	defer out.stop()
 	defer endConn()
-	sub.startWriter = out.start
+	sub.startWriter, sub.runWriter = out.start, out.run
 	var actor meeting.Actor
 	var authed bool
 	if err := room.call(ctx, func() { actor, authed = room.subscribe(sub, hello.LastSeq) }); err != nil {
@@ -387,6 +390,14 @@ func (w *writer) start(done func()) {
 			done()
 		}
 	}()
+}
+
+// run writes the queue out in the calling goroutine (the caller moved
+// subscriber.state to writerRunning).
+func (w *writer) run() {
+	if w.begin() {
+		w.drain()
+	}
 }
 
 // drain writes frames until the queue is empty, then goes idle (and takes
