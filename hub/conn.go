@@ -471,10 +471,17 @@ func (w *writer) write(msg []byte, frames int) bool {
 	w.watchdog.Reset(w.h.opts.WriteTimeout)
 	err := w.c.Write(w.writeCtx, websocket.MessageText, msg)
 	w.inWrite.Store(false)
-	if !w.watchdog.Stop() || err != nil {
-		// The watchdog fired (the write took the whole timeout) or the
-		// connection is closed.
+	if !w.watchdog.Stop() {
+		// The watchdog fired: the write took the whole timeout.
 		w.closeWith(StatusTooSlow, "too slow: resume")
+		return false
+	}
+	if err != nil {
+		// The connection is closed or broken: most often the client
+		// closed it while a frame was on its way. The reader ends the
+		// connection with the client's close code (or none, for a
+		// dropped one); logging it as too slow would be untrue.
+		w.c.CloseNow()
 		return false
 	}
 	for range frames {
