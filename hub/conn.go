@@ -74,7 +74,7 @@ func (s *subscriber) wake() {
 		return
 	}
 	if s.state.CompareAndSwap(writerIdle, writerRunning) || s.state.CompareAndSwap(writerWaiting, writerRunning) {
-		s.startWriter(nil)
+		s.startWriter()
 	}
 }
 
@@ -95,16 +95,14 @@ type subscriber struct {
 	tokenHash string
 	lang      string
 	// state is writerIdle, writerWaiting or writerRunning (see wake);
-	// startWriter starts a goroutine that writes the queue out and then
-	// calls done (if not nil). Both are set before the room sees the
-	// subscriber.
+	// startWriter starts a goroutine that writes the queue out (runWriter
+	// writes it in the caller's). All three are set before the room sees
+	// the subscriber.
 	state       atomic.Int32
-	startWriter func(done func())
-	// runWriter writes the queue out in the calling goroutine (the caller
-	// moved state to writerRunning): the bulk writers' loop (bulk.go).
-	runWriter func()
-	batch     bool // the client reads several frames per message (hello.batch)
-	lists     bool // the client reads "list" changes (hello.lists)
+	startWriter func()
+	runWriter   func() // the bulk writers' loop (bulk.go)
+	batch       bool   // the client reads several frames per message (hello.batch)
+	lists       bool   // the client reads "list" changes (hello.lists)
 
 	actor meeting.Actor
 	lens  meeting.Lens // what it is sent (meeting.LensOf), kept current by the room
@@ -376,20 +374,11 @@ func (w *writer) begin() bool {
 }
 
 // start runs a goroutine that writes the queue out (the caller moved
-// subscriber.state to writerRunning), then calls done if not nil.
-func (w *writer) start(done func()) {
-	if !w.begin() {
-		if done != nil {
-			done()
-		}
-		return
+// subscriber.state to writerRunning).
+func (w *writer) start() {
+	if w.begin() {
+		go w.drain()
 	}
-	go func() {
-		w.drain()
-		if done != nil {
-			done()
-		}
-	}()
 }
 
 // run writes the queue out in the calling goroutine (the caller moved
