@@ -365,16 +365,10 @@ func (s *Server) importMembers(c *gin.Context) {
 	}
 	body, err := csvBody(c)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(c, http.StatusRequestEntityTooLarge, "too_large", text{"Fichier trop volumineux (2 Mio au plus).", "File too large (2 MiB at most)."})
-			return
-		}
-		if bodyTooSlow(err) {
-			writeError(c, http.StatusRequestTimeout, "timeout", text{"Envoi trop lent : le fichier n'est pas arrivé en entier. Réessayez.", "Upload too slow: the file did not arrive whole. Try again."})
-			return
-		}
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Impossible de lire le fichier.", "Cannot read the file."})
+		writeBodyError(c, err,
+			text{"Fichier trop volumineux (2 Mio au plus).", "File too large (2 MiB at most)."},
+			text{"Envoi trop lent : le fichier n'est pas arrivé en entier. Réessayez.", "Upload too slow: the file did not arrive whole. Try again."},
+			text{"Impossible de lire le fichier.", "Cannot read the file."})
 		return
 	}
 	parsed := memberscsv.Parse(body)

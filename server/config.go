@@ -107,7 +107,7 @@ func flagSpecs() []flagSpec {
 		{"public-url", "PUBLIC_URL", "", "public URL of the app (links, QR codes, allowed WebSocket Origin); default derived from the listener"},
 		{"log-format", "LOG_FORMAT", "text", "log format: text or json"},
 		{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take"},
-		{"body-timeout", "BODY_TIMEOUT", "20s", "how long a request body may send nothing before it is refused (408); 15 times that in all"},
+		{"body-timeout", "BODY_TIMEOUT", defaultBodyTimeout.String(), "how long a request body may send nothing before it is refused (408); 15 times that in all"},
 		{"retention", "RETENTION", "30d", "how long a meeting and its data are kept after its date (e.g. 30d or 720h; 0: for ever)"},
 		{"redis-url", "REDIS_URL", "", "Redis URL of a shared op log for several instances; empty keeps the log in the bbolt file"},
 		{"metrics-token", "METRICS_TOKEN", "", "serve Prometheus metrics at /metrics to requests bearing this token (on -metrics-addr when set, else on the public listener)"},

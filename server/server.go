@@ -65,6 +65,9 @@ func NewServer(cfg Config, h *hub.Hub, log store.Log, pages fs.FS, logger *slog.
 		// 10 misses, then one every 10 s.
 		codeMisses: newRateLimiter(0.1, 10, time.Now),
 	}
+	if s.cfg.BodyTimeout <= 0 {
+		s.cfg.BodyTimeout = defaultBodyTimeout // a Config not made by parseConfig
+	}
 	if u, err := url.Parse(s.publicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}
@@ -120,9 +123,6 @@ func (s *Server) limitBody() gin.HandlerFunc {
 				limit = maxCSVBody
 			}
 			idle := s.cfg.BodyTimeout
-			if idle <= 0 {
-				idle = defaultBodyTimeout
-			}
 			body := &bodyDeadline{
 				ReadCloser: c.Request.Body,
 				rc:         http.NewResponseController(c.Writer),
@@ -175,11 +175,6 @@ func (b *bodyDeadline) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// bodyTooSlow says whether err is a body read cut by bodyDeadline.
-func bodyTooSlow(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // requestLog writes one line per request with the route pattern, never the
@@ -323,20 +318,29 @@ func decodeJSON(c *gin.Context, v any) bool {
 		err = strictjson.Decode(body, v)
 	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(c, http.StatusRequestEntityTooLarge, "too_large", text{"Requête trop volumineuse.", "Request too large."})
-			return false
-		}
-		if bodyTooSlow(err) {
-			writeError(c, http.StatusRequestTimeout, "timeout", text{"Requête trop lente : elle n'est pas arrivée à temps. Réessayez.", "Request too slow: it did not arrive in time. Try again."})
-			return false
-		}
 		// The decoder's detail is for developers: in English either way.
-		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), text{"Requête invalide (JSON) : " + err.Error(), "Invalid JSON body: " + err.Error()})
+		writeBodyError(c, err,
+			text{"Requête trop volumineuse.", "Request too large."},
+			text{"Requête trop lente : elle n'est pas arrivée à temps. Réessayez.", "Request too slow: it did not arrive in time. Try again."},
+			text{"Requête invalide (JSON) : " + err.Error(), "Invalid JSON body: " + err.Error()})
 		return false
 	}
 	return true
+}
+
+// writeBodyError answers a request whose body could not be read or
+// decoded: 413 when it passed limitBody's size, 408 when it came too slowly
+// (bodyDeadline), 400 invalid otherwise.
+func writeBodyError(c *gin.Context, err error, tooLarge, tooSlow, invalid text) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(c, http.StatusRequestEntityTooLarge, "too_large", tooLarge)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(c, http.StatusRequestTimeout, "timeout", tooSlow)
+	default:
+		writeError(c, http.StatusBadRequest, string(meeting.CodeInvalid), invalid)
+	}
 }
 
 // newSecret returns 256 random bits, base64url without padding.
