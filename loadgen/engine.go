@@ -122,7 +122,8 @@ type runner struct {
 	errorFrames map[string]int
 
 	hAck, hProj, hPeer, hStep, hLag Histogram
-	hAckCalm, hProjCalm             Histogram // edits planned outside the step changes (nearStep false)
+	hAckCalm, hProjCalm             Histogram   // edits planned outside the step changes (nearStep false)
+	hWaves                          []Histogram // hStep, one per step change (wave)
 
 	bufs   sync.Pool
 	httpMu sync.Mutex
@@ -148,6 +149,7 @@ func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
 	r.qprefix = fmt.Sprintf("%08x-", tag^0x5a5a5a5a)
 	r.runTag = strconv.FormatUint(uint64(tag), 36)
 	r.ops = make([]opRecord, len(r.plan)+len(r.waves)*wl.Meetings)
+	r.hWaves = make([]Histogram, len(r.waves))
 	for i, in := range r.plan {
 		r.ops[i].meeting = in.Meeting
 		r.ops[i].sender = in.Participant
@@ -452,6 +454,7 @@ func (c *client) seen(i int) {
 	switch {
 	case op.step:
 		r.hStep.Record(lat)
+		r.hWaves[(i-len(r.plan))/len(r.meetings)].Record(lat)
 	case c.role == roleProjector:
 		if op.projSeen.CompareAndSwap(false, true) {
 			r.hProj.Record(lat)

@@ -408,6 +408,7 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		Disconnections:   r.disconnects.Load(),
 		OpsPlanned:       len(r.ops),
 		OpsUnsent:        r.unsent.Load(),
+		SendStarted:      r.start.UTC().Format(time.RFC3339Nano),
 		WindowSec:        window.Seconds(),
 		ActiveSec:        active.Seconds(),
 		FramesDelivered:  r.frames.Load(),
@@ -415,10 +416,14 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		LatProjector:     r.hProj.Summary(),
 		LatPeers:         r.hPeer.Summary(),
 		LatStep:          r.hStep.Summary(),
+		LatStepWaves:     make([]LatencySummary, len(r.hWaves)),
 		LatAckCalm:       r.hAckCalm.Summary(),
 		LatProjectorCalm: r.hProjCalm.Summary(),
 		DispatchLag:      r.hLag.Summary(),
 		GeneratorCPUSec:  (rusageCPU(ru1) - rusageCPU(ru0)).Seconds(),
+	}
+	for w := range r.hWaves {
+		res.LatStepWaves[w] = r.hWaves[w].Summary()
 	}
 	r.mu.Lock()
 	res.OpsRefused = map[string]int{}

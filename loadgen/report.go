@@ -32,6 +32,11 @@ type Result struct {
 	OpsLost    int            `json:"opsLost"`    // sent, neither acked nor refused by the end
 	OpsUnsent  int64          `json:"opsUnsent"`  // their connection was gone
 
+	// SendStarted is when the send phase began (UTC, the wall clock): the
+	// plan's and the waves' offsets count from it, to line them up with
+	// the target's own log or GODEBUG=gctrace=1 output.
+	SendStarted string `json:"sendStarted"`
+
 	WindowSec float64 `json:"windowSec"`
 	// ActiveSec is what the rates are per: from the first op sent to the
 	// last frame received, or the whole send phase if that is longer. A
@@ -48,6 +53,10 @@ type Result struct {
 	LatProjector LatencySummary `json:"latencyEditToProjector"`
 	LatPeers     LatencySummary `json:"latencyEditToGroupPeers"`
 	LatStep      LatencySummary `json:"latencyStepToScreens"`
+	// LatStepWaves is LatStep for each step change of the run (every
+	// meeting changes step at once: a wave), in order. A run's LatStep p99
+	// is about its slowest wave's; these tell one slow wave from slow waves.
+	LatStepWaves []LatencySummary `json:"latencyStepToScreensByWave"`
 	// LatAckCalm and LatProjectorCalm are the same latencies for the
 	// edits planned outside the second after each step change (every
 	// meeting changes step at once): what the step changes cost the edits
@@ -110,6 +119,8 @@ func rows() []row {
 		{"edit→group peers max", func(r *Result) float64 { return r.LatPeers.MaxMs }, "ms", true},
 		{"step→all screens p99", func(r *Result) float64 { return r.LatStep.P99ms }, "ms", true},
 		{"step→all screens max", func(r *Result) float64 { return r.LatStep.MaxMs }, "ms", true},
+		{"step p99, fastest wave", func(r *Result) float64 { return waveP99(r, false) }, "ms", true},
+		{"step p99, slowest wave", func(r *Result) float64 { return waveP99(r, true) }, "ms", true},
 		{"ops refused", func(r *Result) float64 { return float64(sumCounts(r.OpsRefused)) }, "", true},
 		{"ops lost", func(r *Result) float64 { return float64(r.OpsLost) }, "", true},
 		{"projector missed", func(r *Result) float64 { return float64(r.ProjectorMissed) }, "", true},
@@ -122,6 +133,17 @@ func rows() []row {
 		{"other processes CPU s", func(r *Result) float64 { return r.OthersCPUSec }, "", true},
 		{"generator lag p99", func(r *Result) float64 { return r.DispatchLag.P99ms }, "ms", true},
 	}
+}
+
+// waveP99 is the p99 of the run's slowest (or fastest) step change.
+func waveP99(r *Result, slowest bool) float64 {
+	var v float64
+	for i, w := range r.LatStepWaves {
+		if i == 0 || (slowest && w.P99ms > v) || (!slowest && w.P99ms < v) {
+			v = w.P99ms
+		}
+	}
+	return v
 }
 
 func sumCounts(m map[string]int) int {

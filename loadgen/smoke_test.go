@@ -32,9 +32,17 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	r := newRunner(cfg, &target{kind: targetBare, baseURL: srv.URL, pid: os.Getpid()}, stderr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	before := time.Now()
 	res, err := r.execute(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The send phase began after the set-up, and at least its last step
+	// change's offset ago.
+	waves := cfg.wl.Waves()
+	last := waves[len(waves)-1]
+	if at, err := time.Parse(time.RFC3339Nano, res.SendStarted); err != nil || !at.After(before) || time.Since(at) < last {
+		t.Errorf("send phase started at %q (%v): want between %v and %v ago", res.SendStarted, err, last, time.Since(before))
 	}
 	conns := cfg.wl.Connections()
 	if res.ConnectionsHeld != conns || res.Disconnections != 0 || res.ConnectFailures != 0 {
@@ -73,6 +81,15 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	perMeeting := uint64(cfg.wl.Participants + 3)
 	if want := uint64(waveOps) * perMeeting; res.LatStep.Count != want {
 		t.Errorf("step samples %d, want %d", res.LatStep.Count, want)
+	}
+	// And each wave has its own figures, in order: as many samples each.
+	if len(res.LatStepWaves) != len(cfg.wl.Waves()) {
+		t.Errorf("%d waves reported, want %d", len(res.LatStepWaves), len(cfg.wl.Waves()))
+	}
+	for w, s := range res.LatStepWaves {
+		if s.Count != uint64(cfg.wl.Meetings)*perMeeting || s.P99ms > res.LatStep.MaxMs || s.MaxMs > res.LatStep.MaxMs {
+			t.Errorf("wave %d: %+v (all waves: %+v)", w, s, res.LatStep)
+		}
 	}
 	// Each edit reaches its group peers (groups of 4: 3 peers).
 	if want := edits * 3; res.LatPeers.Count != want {
