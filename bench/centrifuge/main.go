@@ -23,7 +23,10 @@
 //	go run . -addr 127.0.0.1:0
 //
 // prints "listening on http://HOST:PORT" once it accepts connections, like
-// our server, and stops on SIGINT or SIGTERM.
+// our server, and stops on SIGINT or SIGTERM. With -pprof-addr (or
+// PPROF_ADDR, which the generator's -target-env can set) it serves Go's
+// runtime profiles at /debug/pprof/ on a loopback listener of its own, as
+// our server does, so that the two can be profiled under the same load.
 package main
 
 import (
@@ -34,6 +37,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -61,8 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("centrifuge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback)")
+	pprofAddr := fs.String("pprof-addr", os.Getenv("PPROF_ADDR"), "loopback address serving Go's runtime profiles at /debug/pprof/ (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, stdout); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,6 +110,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	return nil
+}
+
+// servePprof serves net/http/pprof's handlers on a loopback listener of
+// their own until the process ends.
+func servePprof(addr string, stdout io.Writer) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-pprof-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-pprof-addr: %q is not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", ln.Addr())
+	go func() { _ = http.Serve(ln, mux) }()
 	return nil
 }
 
