@@ -6,8 +6,7 @@
 // and a root bucket "meetings" holding one bucket per meeting id, with
 //
 //	ops   seq (8 bytes, big-endian, so keys sort in log order) -> uvarint(len(id)) id data
-//	ids   op id -> seq (8 bytes) of the trimmed ops: de-duplication of re-sent
-//	      ops (the ids of the others are in ops; see recent.go)
+//	ids   op id -> seq (8 bytes): de-duplication of re-sent ops
 //	last  the highest seq (8 bytes)
 //	snap  seq (8 bytes) + the encoded state
 //	trim  seq (8 bytes): ops up to it were trimmed behind a snapshot
@@ -121,12 +120,6 @@ type Log struct {
 	once    sync.Once
 
 	commits atomic.Int64 // transactions committed by the committer (tests)
-
-	// recent indexes the ids of the ops not trimmed yet; tx is the
-	// current transaction attempt's part of it. Both belong to the
-	// committer (see recentIDs).
-	recent recentIDs
-	tx     *txIDs
 }
 
 // write is one caller's part of a group commit.
@@ -281,7 +274,6 @@ func (l *Log) commit(batch []*write) {
 		if l.db == nil {
 			err = errClosed
 		} else {
-			l.tx = &txIDs{}
 			err = l.db.Update(func(tx *bbolt.Tx) error {
 				for i, w := range batch {
 					if err := w.apply(tx); err != nil {
@@ -291,10 +283,6 @@ func (l *Log) commit(batch []*write) {
 				}
 				return nil
 			})
-			if err == nil {
-				l.tx.commit(&l.recent, time.Now())
-			}
-			l.tx = nil
 		}
 		l.mu.RUnlock()
 		var ae applyError
@@ -359,15 +347,6 @@ func encodeOp(id string, data []byte) []byte {
 	return append(b, data...)
 }
 
-// opID is the op id of an ops record.
-func opID(v []byte) (string, error) {
-	n, w := binary.Uvarint(v)
-	if w <= 0 || uint64(len(v)-w) < n {
-		return "", errors.New("corrupt op record")
-	}
-	return string(v[w : w+int(n)]), nil
-}
-
 func decodeOp(v []byte) (id string, data []byte, err error) {
 	n, w := binary.Uvarint(v)
 	if w <= 0 || uint64(len(v)-w) < n {
@@ -415,18 +394,7 @@ func (l *Log) Append(ctx context.Context, meeting string, entries []store.Entry)
 		return []store.Appended{}, nil
 	}
 	out := make([]store.Appended, len(entries))
-	err := l.submit(ctx, l.appendTx(meeting, entries, out))
-	if err != nil {
-		return nil, fmt.Errorf("bolt: append to %s: %w", meeting, err)
-	}
-	return out, nil
-}
-
-// appendTx appends entries to the meeting's log in the committer's
-// transaction, writing each one's outcome to out (every field of it: the
-// transaction can be run again).
-func (l *Log) appendTx(meeting string, entries []store.Entry, out []store.Appended) func(tx *bbolt.Tx) error {
-	return func(tx *bbolt.Tx) error {
+	err := l.submit(ctx, func(tx *bbolt.Tx) error {
 		mb, err := tx.Bucket(rootBucket).CreateBucketIfNotExists([]byte(meeting))
 		if err != nil {
 			return err
@@ -442,29 +410,28 @@ func (l *Log) appendTx(meeting string, entries []store.Entry, out []store.Append
 		if err != nil {
 			return err
 		}
-		recent, err := l.tx.meeting(&l.recent, meeting, ops)
-		if err != nil {
-			return err
-		}
 		last := readSeq(mb.Get(lastKey))
 		for i, e := range entries {
-			if seq, ok := recent.find(e.ID); ok {
-				out[i] = store.Appended{Seq: seq, Dup: true}
-				continue
-			}
 			if prev := ids.Get([]byte(e.ID)); prev != nil {
 				out[i] = store.Appended{Seq: readSeq(prev), Dup: true}
 				continue
 			}
 			last++
-			if err := ops.Put(seqKey(last), encodeOp(e.ID, e.Data)); err != nil {
+			k := seqKey(last)
+			if err := ops.Put(k, encodeOp(e.ID, e.Data)); err != nil {
 				return err
 			}
-			recent.add(e.ID, last)
+			if err := ids.Put([]byte(e.ID), k); err != nil {
+				return err
+			}
 			out[i] = store.Appended{Seq: last}
 		}
 		return mb.Put(lastKey, seqKey(last))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: append to %s: %w", meeting, err)
 	}
+	return out, nil
 }
 
 // view runs fn in a read transaction on the current file.
@@ -636,10 +603,7 @@ func (l *Log) Trim(ctx context.Context, meeting string) error {
 		return err
 	}
 	err := l.submit(ctx, func(tx *bbolt.Tx) error {
-		upTo, err := trimTx(tx, meeting)
-		if upTo > 0 {
-			l.tx.trimmed(meeting, upTo)
-		}
+		_, err := trimTx(tx, meeting)
 		return err
 	})
 	if err != nil {
@@ -648,51 +612,38 @@ func (l *Log) Trim(ctx context.Context, meeting string) error {
 	return nil
 }
 
-// trimTx deletes the meeting's ops up to its snapshot's seq, writes their
-// ids to the ids bucket (so that a re-sent op is still known) and records
-// that seq as the trim point. It returns that seq (0 when it trimmed
-// nothing); without a snapshot, or already trimmed that far, it changes
-// nothing.
-func trimTx(tx *bbolt.Tx, meeting string) (upTo uint64, err error) {
+// trimTx deletes the meeting's ops up to its snapshot's seq and records
+// that seq as the trim point. It says whether it deleted anything; without
+// a snapshot, or already trimmed that far, it changes nothing.
+func trimTx(tx *bbolt.Tx, meeting string) (deleted bool, err error) {
 	mb := meetingBucket(tx, meeting)
 	if mb == nil {
-		return 0, nil
+		return false, nil
 	}
 	snap := readSnapshot(mb)
 	if len(snap) < 8 {
-		return 0, nil
+		return false, nil
 	}
-	upTo = readSeq(snap[:8])
+	upTo := readSeq(snap[:8])
 	if upTo <= readSeq(mb.Get(trimKey)) {
-		return 0, nil
+		return false, nil
 	}
 	if ops := mb.Bucket(opsBucket); ops != nil {
-		ids, err := mb.CreateBucketIfNotExists(idsBucket)
-		if err != nil {
-			return 0, err
-		}
 		// Collect first: deleting while iterating makes a bbolt cursor
 		// skip keys.
-		type trimmed struct{ key, id []byte }
-		var gone []trimmed
+		var keys [][]byte
 		c := ops.Cursor()
-		for k, v := c.First(); k != nil && readSeq(k) <= upTo; k, v = c.Next() {
-			id, err := opID(v)
-			if err != nil {
-				return 0, err
-			}
-			gone = append(gone, trimmed{bytes.Clone(k), []byte(id)})
+		for k, _ := c.First(); k != nil && readSeq(k) <= upTo; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
 		}
-		for _, g := range gone {
-			if err := ids.Put(g.id, g.key); err != nil {
-				return 0, err
-			}
-			if err := ops.Delete(g.key); err != nil {
-				return 0, err
+		for _, k := range keys {
+			if err := ops.Delete(k); err != nil {
+				return false, err
 			}
 		}
+		deleted = len(keys) > 0
 	}
-	return upTo, mb.Put(trimKey, seqKey(upTo))
+	return deleted, mb.Put(trimKey, seqKey(upTo))
 }
 
 // Scrub trims the meeting's log like Trim, then compacts the file (always,
@@ -715,7 +666,6 @@ func (l *Log) Scrub(ctx context.Context, meeting string) error {
 	if l.db == nil {
 		return errClosed
 	}
-	l.recent.drop(meeting) // read again from the ops left
 	pending := false
 	err := l.db.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
@@ -760,7 +710,6 @@ func (l *Log) Purge(ctx context.Context, meeting string) error {
 	if l.db == nil {
 		return errClosed
 	}
-	l.recent.drop(meeting) // a new log under this id starts afresh
 	pending, err := l.deleteMeetingLocked(meeting)
 	if err != nil {
 		return fmt.Errorf("bolt: purge %s: %w: %w", meeting, store.ErrUnavailable, err)

@@ -9,11 +9,9 @@ import (
 	"github.com/boucle/designation/store"
 )
 
-// Lookup implements store.IDLookup from the meeting's op-id index, where a
-// trim writes the ids of the ops it deletes, and from the ops not trimmed: a
-// restarted hub asks it for a re-sent op whose id it did not replay, to ack
-// it with its seq rather than refuse it. It is rare: the ops are read
-// through rather than indexed in memory as the committer does.
+// Lookup implements store.IDLookup from the meeting's op-id index, which a
+// trim leaves in place: a restarted hub asks it for a re-sent op whose id it
+// did not replay, to ack it with its seq rather than refuse it.
 func (l *Log) Lookup(ctx context.Context, meeting, id string) (seq uint64, ok bool, err error) {
 	if err := store.CheckMeetingID(meeting); err != nil {
 		return 0, false, err
@@ -29,26 +27,12 @@ func (l *Log) Lookup(ctx context.Context, meeting, id string) (seq uint64, ok bo
 		if mb == nil {
 			return nil
 		}
-		if ids := mb.Bucket(idsBucket); ids != nil {
-			if v := ids.Get([]byte(id)); v != nil {
-				seq, ok = readSeq(v), true
-				return nil
-			}
-		}
-		ops := mb.Bucket(opsBucket)
-		if ops == nil {
+		ids := mb.Bucket(idsBucket)
+		if ids == nil {
 			return nil
 		}
-		c := ops.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			got, err := opID(v)
-			if err != nil {
-				return err
-			}
-			if got == id {
-				seq, ok = readSeq(k), true
-				return nil
-			}
+		if v := ids.Get([]byte(id)); v != nil {
+			seq, ok = readSeq(v), true
 		}
 		return nil
 	})
