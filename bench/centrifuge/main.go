@@ -37,7 +37,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/pprof"
+	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux, which only servePprof serves
 	"os"
 	"os/signal"
 	"strings"
@@ -113,8 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// servePprof serves net/http/pprof's handlers on a loopback listener of
-// their own until the process ends.
+// servePprof serves net/http/pprof's handlers (on http.DefaultServeMux:
+// the relay's own routes are on a mux of their own) on a loopback listener
+// of their own until the process ends.
 func servePprof(addr string, stdout io.Writer) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -127,14 +128,8 @@ func servePprof(addr string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("pprof listen: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", ln.Addr())
-	go func() { _ = http.Serve(ln, mux) }()
+	go func() { _ = http.Serve(ln, nil) }()
 	return nil
 }
 
