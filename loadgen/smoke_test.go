@@ -44,11 +44,37 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if at, err := time.Parse(time.RFC3339Nano, res.SendStarted); err != nil || !at.After(before) || time.Since(at) < last {
 		t.Errorf("send phase started at %q (%v): want between %v and %v ago", res.SendStarted, err, last, time.Since(before))
 	}
+	edits, waveOps, perMeeting := checkRun(t, cfg, res)
+	// Each edit reaches its group peers (groups of 4: 3 peers).
+	if want := edits * 3; res.LatPeers.Count != want {
+		t.Errorf("peer samples %d, want %d", res.LatPeers.Count, want)
+	}
+	// Routed like our hub: an edit is one changes frame to each phone of
+	// its group (sender included), the projector and the two facilitators,
+	// plus the ack; a step change one to every connection plus the ack.
+	perEdit := uint64(cfg.wl.GroupSize + 3 + 1)
+	if want := edits*perEdit + uint64(waveOps)*(perMeeting+1); res.FramesDelivered != want {
+		t.Errorf("frames delivered %d, want %d (%d per edit, %d per step change)", res.FramesDelivered, want, perEdit, perMeeting+1)
+	}
+	if res.LatAck.P99ms <= 0 || res.LatAck.P99ms > 10000 || res.AckedPerSec <= 0 {
+		t.Errorf("implausible ack latency %+v or rate %v", res.LatAck, res.AckedPerSec)
+	}
+	if res.ServerPeakRSSMiB <= 0 {
+		t.Error("no RSS read from /proc")
+	}
+}
+
+// checkRun checks what every target must do with the workload: hold every
+// connection, ack every op, deliver each edit to the projector and to every
+// group peer, each step change to every screen; it returns the edits, the
+// step changes and the connections per meeting.
+func checkRun(t *testing.T, cfg *config, res *Result) (edits uint64, waveOps int, perMeeting uint64) {
+	t.Helper()
 	conns := cfg.wl.Connections()
 	if res.ConnectionsHeld != conns || res.Disconnections != 0 || res.ConnectFailures != 0 {
 		t.Errorf("held %d of %d, %d disconnections, %d failures", res.ConnectionsHeld, conns, res.Disconnections, res.ConnectFailures)
 	}
-	waveOps := len(cfg.wl.Waves()) * cfg.wl.Meetings
+	waveOps = len(cfg.wl.Waves()) * cfg.wl.Meetings
 	if res.OpsPlanned < 60 || res.OpsAcked != res.OpsPlanned || res.OpsSent != res.OpsPlanned {
 		t.Errorf("planned %d, sent %d, acked %d", res.OpsPlanned, res.OpsSent, res.OpsAcked)
 	}
@@ -58,7 +84,7 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if res.ProjectorMissed != 0 || res.PeersMissed != 0 {
 		t.Errorf("projector missed %d, peer deliveries missed %d", res.ProjectorMissed, res.PeersMissed)
 	}
-	edits := uint64(res.OpsPlanned - waveOps)
+	edits = uint64(res.OpsPlanned - waveOps)
 	if res.LatProjector.Count != edits || res.LatAck.Count != uint64(res.OpsPlanned) {
 		t.Errorf("projector samples %d, ack samples %d, for %d edits", res.LatProjector.Count, res.LatAck.Count, edits)
 	}
@@ -78,7 +104,7 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 		t.Errorf("samples outside step changes: ack %d, projector %d, want %d (of %d edits)", res.LatAckCalm.Count, res.LatProjectorCalm.Count, calm, edits)
 	}
 	// Every connection of a meeting sees each of its step changes.
-	perMeeting := uint64(cfg.wl.Participants + 3)
+	perMeeting = uint64(cfg.wl.Participants + 3)
 	if want := uint64(waveOps) * perMeeting; res.LatStep.Count != want {
 		t.Errorf("step samples %d, want %d", res.LatStep.Count, want)
 	}
@@ -91,21 +117,46 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 			t.Errorf("wave %d: %+v (all waves: %+v)", w, s, res.LatStep)
 		}
 	}
-	// Each edit reaches its group peers (groups of 4: 3 peers).
-	if want := edits * 3; res.LatPeers.Count != want {
-		t.Errorf("peer samples %d, want %d", res.LatPeers.Count, want)
+	return edits, waveOps, perMeeting
+}
+
+// TestSmokeAgainstOurServer runs the whole generator against our server,
+// built from this tree and started as its own process on loopback, as
+// `-target server` does: the set-up through the real API (meetings, members,
+// joins, groups split by the server) and the measured phase over the
+// protocol of docs/PROTOCOL.md. Every op must be acked and reach every
+// screen it should: a change of the protocol that the generator misses
+// fails here, not in a benchmark run.
+func TestSmokeAgainstOurServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server")
 	}
-	// Routed like our hub: an edit is one changes frame to each phone of
-	// its group (sender included), the projector and the two facilitators,
-	// plus the ack; a step change one to every connection plus the ack.
-	perEdit := uint64(cfg.wl.GroupSize + 3 + 1)
-	if want := edits*perEdit + uint64(waveOps)*(perMeeting+1); res.FramesDelivered != want {
-		t.Errorf("frames delivered %d, want %d (%d per edit, %d per step change)", res.FramesDelivered, want, perEdit, perMeeting+1)
+	t.Setenv("TMPDIR", t.TempDir()) // the server's log file
+	cfg := &config{
+		wl: Workload{Meetings: 3, Participants: 25, GroupSize: 10, Rate: 60, Duration: 1500 * time.Millisecond,
+			StepEvery: 500 * time.Millisecond, Seed: 5, OwnMax: 2},
+		dialConcurrency: 8,
+		connectTimeout:  20 * time.Second,
+		drain:           5 * time.Second,
+		quietMax:        2 * time.Second,
 	}
-	if res.LatAck.P99ms <= 0 || res.LatAck.P99ms > 10000 || res.AckedPerSec <= 0 {
-		t.Errorf("implausible ack latency %+v or rate %v", res.LatAck, res.AckedPerSec)
+	var stderr io.Writer = io.Discard
+	if testing.Verbose() {
+		stderr = os.Stderr
 	}
-	if res.ServerPeakRSSMiB <= 0 {
-		t.Error("no RSS read from /proc")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tg, err := startTarget(ctx, targetServer, cfg, t.TempDir(), stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.stop()
+	res, err := newRunner(cfg, tg, stderr).execute(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, cfg, res)
+	if res.ServerPeakRSSMiB <= 0 || res.ServerCPUSec <= 0 {
+		t.Errorf("server's RSS %v MiB, CPU %v s: not read from its /proc", res.ServerPeakRSSMiB, res.ServerCPUSec)
 	}
 }
