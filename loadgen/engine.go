@@ -497,26 +497,50 @@ func (c *client) settle(id, code string) {
 	}
 }
 
-// setupOp sends an op outside the measured plan and waits for its ack; a
-// refusal is an error carrying its code.
-func (c *client) setupOp(ctx context.Context, id, op, payload string) error {
-	ch := make(chan string, 1)
-	c.mu.Lock()
-	c.pending[id] = ch
-	c.mu.Unlock()
-	frame := `{"type":"op","id":` + strconv.Quote(id) + `,"op":` + strconv.Quote(op) + `,"payload":` + payload + `}`
-	if err := c.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
-		return fmt.Errorf("send %s: %w", op, err)
-	}
-	select {
-	case code := <-ch:
-		if code != "" {
-			return fmt.Errorf("%s refused: %s", op, code)
+// setupOp is one op of the set-up, outside the measured plan.
+type setupOp struct{ id, op, payload string }
+
+// setupOps sends ops outside the measured plan, up to inFlight of them
+// before waiting for answers (the server reads at most its MaxInFlight ops of
+// one connection ahead of its answers), and returns once every one is
+// acked; a refusal is an error carrying its code. The server applies one
+// connection's ops in the order sent, so ops of one call may rest on each
+// other.
+func (c *client) setupOps(ctx context.Context, ops []setupOp) error {
+	const inFlight = 16
+	chans := make([]chan string, len(ops))
+	wait := func(k int) error {
+		select {
+		case code := <-chans[k]:
+			if code != "" {
+				return fmt.Errorf("%s refused: %s", ops[k].op, code)
+			}
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%s: no answer: %w", ops[k].op, ctx.Err())
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: no answer: %w", op, ctx.Err())
 	}
+	for k, o := range ops {
+		if k >= inFlight {
+			if err := wait(k - inFlight); err != nil {
+				return err
+			}
+		}
+		chans[k] = make(chan string, 1)
+		c.mu.Lock()
+		c.pending[o.id] = chans[k]
+		c.mu.Unlock()
+		frame := `{"type":"op","id":` + strconv.Quote(o.id) + `,"op":` + strconv.Quote(o.op) + `,"payload":` + o.payload + `}`
+		if err := c.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+			return fmt.Errorf("send %s: %w", o.op, err)
+		}
+	}
+	for k := max(0, len(ops)-inFlight); k < len(ops); k++ {
+		if err := wait(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // send writes op i (an edit of the plan, or a step change) on its client.

@@ -70,7 +70,7 @@ func (r *runner) setupServer(ctx context.Context) error {
 	wl := r.cfg.wl
 	r.meetings = make([]*meetingRun, wl.Meetings)
 	errs := make(chan error, wl.Meetings)
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
 	for k := 0; k < wl.Meetings; k++ {
 		m := r.newMeetingRun(k)
@@ -195,45 +195,58 @@ func (r *runner) setupMeeting(ctx context.Context, m *meetingRun) error {
 	octx, ocancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer ocancel()
 	n := 0
-	op := func(kind, payload string) error {
+	op := func(kind, payload string) setupOp {
 		n++
-		id := fmt.Sprintf("%s%04x-4000-8000-%012x", r.qprefix, uint16(m.idx), n)
-		return fac.setupOp(octx, id, kind, payload)
+		return setupOp{id: fmt.Sprintf("%s%04x-4000-8000-%012x", r.qprefix, uint16(m.idx), n), op: kind, payload: payload}
 	}
 	// Action groups: one per group of GroupSize members, all certified.
 	groups := (wl.Participants + wl.GroupSize - 1) / wl.GroupSize
+	var ops []setupOp
 	for g := 0; g < groups; g++ {
-		err := op("actiongroup.upsert", fmt.Sprintf(`{"actionGroup":{"id":"ga%d","name":"GA %d","certifiedOn":"2026-01-15"}}`, g, g))
-		if err != nil {
-			return err
-		}
+		ops = append(ops, op("actiongroup.upsert", fmt.Sprintf(`{"actionGroup":{"id":"ga%d","name":"GA %d","certifiedOn":"2026-01-15"}}`, g, g)))
 	}
 	m.memberIDs = make([]string, wl.Participants)
 	for p := range m.memberIDs {
 		m.memberIDs[p] = fmt.Sprintf("%s%04x-4000-a000-%012x", r.qprefix, uint16(m.idx), p)
-		err := op("member.add", fmt.Sprintf(`{"member":{"id":%q,"name":"Membre %d","actionGroupId":"ga%d"}}`,
-			m.memberIDs[p], p, p%groups))
-		if err != nil {
-			return err
-		}
+		ops = append(ops, op("member.add", fmt.Sprintf(`{"member":{"id":%q,"name":"Membre %d","actionGroupId":"ga%d"}}`,
+			m.memberIDs[p], p, p%groups)))
 	}
+	if err := fac.setupOps(octx, ops); err != nil {
+		return err
+	}
+	// Joins: a few at a time, as people arriving at the door.
 	m.tokens = make([]string, wl.Participants)
+	jerrs := make(chan error, wl.Participants)
+	jsem := make(chan struct{}, 8)
+	var jwg sync.WaitGroup
 	for p, member := range m.memberIDs {
-		var joined struct {
-			Token string `json:"token"`
-		}
-		if err := r.postJSON(octx, r.clientFrom(m.idx, 1+p/40), "/api/meetings/"+m.id+"/join", "", map[string]any{"memberId": member, "remote": false}, &joined); err != nil {
-			return fmt.Errorf("join: %w", err)
-		}
-		m.tokens[p] = joined.Token
-		m.participants[p].token = joined.Token
+		jwg.Add(1)
+		jsem <- struct{}{}
+		go func() {
+			defer jwg.Done()
+			defer func() { <-jsem }()
+			var joined struct {
+				Token string `json:"token"`
+			}
+			if err := r.postJSON(octx, r.clientFrom(m.idx, 1+p/40), "/api/meetings/"+m.id+"/join", "", map[string]any{"memberId": member, "remote": false}, &joined); err != nil {
+				jerrs <- fmt.Errorf("join: %w", err)
+				return
+			}
+			m.tokens[p] = joined.Token
+			m.participants[p].token = joined.Token
+		}()
 	}
+	jwg.Wait()
+	close(jerrs)
+	if err := <-jerrs; err != nil {
+		return err
+	}
+	ops = ops[:0]
 	for _, step := range []string{"I", "II", "III", "IV"} {
-		if err := op("step.set", `{"step":"`+step+`"}`); err != nil {
-			return err
-		}
+		ops = append(ops, op("step.set", `{"step":"`+step+`"}`))
 	}
-	if err := op("groups.split", `{"replace":false}`); err != nil {
+	ops = append(ops, op("groups.split", `{"replace":false}`))
+	if err := fac.setupOps(octx, ops); err != nil {
 		return err
 	}
 
