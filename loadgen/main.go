@@ -94,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.wl.Participants, "participants", 100, "participants per meeting")
 	fs.IntVar(&cfg.wl.GroupSize, "group", 10, "participants per breakout group (relays; our server splits by itself)")
 	fs.Float64Var(&cfg.wl.Rate, "rate", 100, "participant edits per second, all meetings together")
+	ratesFlag := fs.String("rates", "", "a ladder of rates instead of -rate, comma-separated (e.g. 4000,5000,6000): each target runs the workload at each rate (and -rounds times), and the table says which rates it held (every op answered, no connection closed)")
 	fs.DurationVar(&cfg.wl.Duration, "duration", 20*time.Second, "measured phase")
 	fs.DurationVar(&cfg.wl.StepEvery, "step-every", 10*time.Second, "every meeting's facilitator changes the step at once, this often (0: never)")
 	fs.Uint64Var(&cfg.wl.Seed, "seed", 1, "seed of the workload")
@@ -132,8 +133,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *serveBare {
 		return serveBareHub(ctx, *addr, stdout)
 	}
-	if err := cfg.wl.Validate(); err != nil {
-		return err
+	rates := []float64{cfg.wl.Rate}
+	if *ratesFlag != "" {
+		var err error
+		if rates, err = parseRates(*ratesFlag); err != nil {
+			return err
+		}
+	}
+	for _, rate := range rates {
+		wl := cfg.wl
+		wl.Rate = rate
+		if err := wl.Validate(); err != nil {
+			return err
+		}
 	}
 	if *rounds < 1 || *rounds > 20 {
 		return errors.New("rounds must be between 1 and 20")
@@ -168,29 +180,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	var results []*Result
-rounds:
-	for round := 1; round <= *rounds; round++ {
-		// The order rotates each round, so that no target always runs
-		// first (right after the set-up) or last.
-		for k := range cfg.targets {
-			kind := cfg.targets[(k+round-1)%len(cfg.targets)]
-			fmt.Fprintf(stderr, "== %s (round %d/%d): %d WebSockets, %.0f edits/s for %s\n", kind, round, *rounds, cfg.wl.Connections(), cfg.wl.Rate, cfg.wl.Duration)
-			res, err := runTarget(ctx, &cfg, kind, tmp, stderr)
-			if err != nil {
-				if len(cfg.targets) == 1 && *rounds == 1 {
-					return err
+ladder:
+	for _, rate := range rates {
+		cfg.wl.Rate = rate
+		for round := 1; round <= *rounds; round++ {
+			// The order rotates each round, so that no target always runs
+			// first (right after the set-up) or last.
+			for k := range cfg.targets {
+				kind := cfg.targets[(k+round-1)%len(cfg.targets)]
+				fmt.Fprintf(stderr, "== %s (round %d/%d): %d WebSockets, %.0f edits/s for %s\n", kind, round, *rounds, cfg.wl.Connections(), cfg.wl.Rate, cfg.wl.Duration)
+				res, err := runTarget(ctx, &cfg, kind, tmp, stderr)
+				if err != nil {
+					if len(cfg.targets) == 1 && *rounds == 1 && len(rates) == 1 {
+						return err
+					}
+					fmt.Fprintf(stderr, "%s: %v\n", kind, err)
+					continue
 				}
-				fmt.Fprintf(stderr, "%s: %v\n", kind, err)
-				continue
-			}
-			res.Round = round
-			results = append(results, res)
-			if ctx.Err() != nil {
-				break rounds
+				res.Round = round
+				results = append(results, res)
+				if ctx.Err() != nil {
+					break ladder
+				}
 			}
 		}
 	}
-	printTable(stdout, results)
+	if len(rates) > 1 {
+		printLadder(stdout, results)
+	} else {
+		printTable(stdout, results)
+	}
 	if cfg.jsonOut != "" {
 		data, _ := json.MarshalIndent(results, "", "  ")
 		data = append(data, '\n')

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// parseRates reads -rates: positive rates, comma-separated, each once; they
+// are run in increasing order.
+func parseRates(s string) ([]float64, error) {
+	var rates []float64
+	for _, f := range strings.Split(s, ",") {
+		rate, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(rate > 0) || math.IsInf(rate, 1) {
+			return nil, fmt.Errorf("-rates: %q is not a positive rate", strings.TrimSpace(f))
+		}
+		if slices.Contains(rates, rate) {
+			return nil, fmt.Errorf("-rates: %v given twice", rate)
+		}
+		rates = append(rates, rate)
+	}
+	slices.Sort(rates)
+	return rates, nil
+}
+
+// held tells whether a run carried its workload without losing anything:
+// every connection opened and stayed open, every planned op was sent and
+// acked (none refused, none left unanswered when the drain ended). Latency
+// is not part of it: past the rate a target keeps up with, its latency
+// grows with the run's length; the table shows it beside.
+func held(r *Result) bool {
+	return r.ConnectionsHeld == r.Connections && r.ConnectFailures == 0 && r.Disconnections == 0 &&
+		r.OpsSent == r.OpsPlanned && r.OpsAcked == r.OpsPlanned && r.OpsLost == 0 && r.OpsUnsent == 0 &&
+		sumCounts(r.OpsRefused) == 0
+}
+
+// ladderRates and ladderTargets are the rates (increasing) and the targets
+// (in the table's order) of a ladder's results.
+func ladderRates(results []*Result) (rates []float64, targets []string) {
+	rank := map[string]int{targetBare: 0, targetCentrifuge: 1, targetServer: 2, targetURL: 3}
+	for _, r := range results {
+		if !slices.Contains(rates, r.Workload.Rate) {
+			rates = append(rates, r.Workload.Rate)
+		}
+		if !slices.Contains(targets, r.Target) {
+			targets = append(targets, r.Target)
+		}
+	}
+	slices.Sort(rates)
+	slices.SortStableFunc(targets, func(a, b string) int { return rank[a] - rank[b] })
+	return rates, targets
+}
+
+// highestHeld is the highest rate of the ladder that the target held in
+// every round, every lower rate of the ladder held too (0: none). A rate
+// with no result (the target could not be run) is not held.
+func highestHeld(results []*Result, target string, rates []float64) float64 {
+	best := 0.0
+	for _, rate := range rates {
+		runs := 0
+		for _, r := range results {
+			if r.Target == target && r.Workload.Rate == rate {
+				runs++
+				if !held(r) {
+					return best
+				}
+			}
+		}
+		if runs == 0 {
+			return best
+		}
+		best = rate
+	}
+	return best
+}
+
+// printLadder writes, for each rate and target, the frames delivered a
+// second and the edit→projector p99 (medians over the rounds) and how many
+// rounds were held, then the highest rate each target held.
+func printLadder(w io.Writer, results []*Result) {
+	if len(results) == 0 {
+		return
+	}
+	rates, targets := ladderRates(results)
+	first := results[0]
+	wl := first.Workload
+	fmt.Fprintf(w, "workload: %d meetings × %d participants (groups of %d) = %d WebSockets; %.0f s at each rate; step change every %.0f s; seed %d\n",
+		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.DurationSec, wl.StepEverySec, wl.Seed)
+	fmt.Fprintf(w, "machine: %s; date %s; commit %s", first.Machine, first.Date, first.Commit)
+	if len(first.TargetEnv) > 0 {
+		fmt.Fprintf(w, "; targets run with %s", strings.Join(first.TargetEnv, " "))
+	}
+	fmt.Fprint(w, "\nheld: every connection kept and every op sent answered (acked), in that many of the rounds\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"edits/s asked"}
+	for _, t := range targets {
+		head = append(head, t+" frames/s", t+" proj. p99", t+" held")
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, rate := range rates {
+		cells := []string{formatFigure(rate)}
+		for _, t := range targets {
+			var runs []*Result
+			kept := 0
+			for _, r := range results {
+				if r.Target == t && r.Workload.Rate == rate {
+					runs = append(runs, r)
+					if held(r) {
+						kept++
+					}
+				}
+			}
+			if len(runs) == 0 {
+				cells = append(cells, "–", "–", "–")
+				continue
+			}
+			cells = append(cells,
+				formatFigure(median(runs, func(r *Result) float64 { return r.FramesPerSec })),
+				formatFigure(median(runs, func(r *Result) float64 { return r.LatProjector.P99ms }))+"ms",
+				fmt.Sprintf("%d/%d", kept, len(runs)))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, t := range targets {
+		if best := highestHeld(results, t, rates); best > 0 {
+			fmt.Fprintf(w, "%s: held every rate up to %s edits/s, in every round\n", t, formatFigure(best))
+		} else {
+			fmt.Fprintf(w, "%s: held none of the rates\n", t)
+		}
+	}
+}
