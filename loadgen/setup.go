@@ -87,6 +87,15 @@ func (r *runner) setupServer(ctx context.Context) error {
 	}
 	wg.Wait()
 	close(errs)
+	// The set-up's HTTP connections would stay open, idle, through the
+	// measured phase (the server closes them after 2 minutes), adding to
+	// its memory per WebSocket: close them, so that the measured phase
+	// holds the WebSockets alone.
+	r.httpMu.Lock()
+	for _, c := range r.httpBy {
+		c.CloseIdleConnections()
+	}
+	r.httpMu.Unlock()
 	return <-errs
 }
 
