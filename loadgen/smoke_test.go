@@ -18,17 +18,8 @@ import (
 func TestSmokeAgainstBareHub(t *testing.T) {
 	srv := httptest.NewServer(barehub.New().Handler())
 	defer srv.Close()
-	cfg := &config{
-		wl: Workload{Meetings: 2, Participants: 12, GroupSize: 4, Rate: 60, Duration: 1500 * time.Millisecond,
-			StepEvery: 500 * time.Millisecond, Seed: 3, OwnMax: 2},
-		dialConcurrency: 8,
-		connectTimeout:  10 * time.Second,
-		drain:           5 * time.Second,
-	}
-	var stderr io.Writer = io.Discard
-	if testing.Verbose() {
-		stderr = os.Stderr
-	}
+	cfg := smokeConfig(Workload{Meetings: 2, Participants: 12, GroupSize: 4, Seed: 3})
+	stderr := smokeOutput()
 	r := newRunner(cfg, &target{kind: targetBare, baseURL: srv.URL, pid: os.Getpid()}, stderr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -132,18 +123,9 @@ func TestSmokeAgainstOurServer(t *testing.T) {
 		t.Skip("builds and starts the server")
 	}
 	t.Setenv("TMPDIR", t.TempDir()) // the server's log file
-	cfg := &config{
-		wl: Workload{Meetings: 3, Participants: 25, GroupSize: 10, Rate: 60, Duration: 1500 * time.Millisecond,
-			StepEvery: 500 * time.Millisecond, Seed: 5, OwnMax: 2},
-		dialConcurrency: 8,
-		connectTimeout:  20 * time.Second,
-		drain:           5 * time.Second,
-		quietMax:        2 * time.Second,
-	}
-	var stderr io.Writer = io.Discard
-	if testing.Verbose() {
-		stderr = os.Stderr
-	}
+	cfg := smokeConfig(Workload{Meetings: 3, Participants: 25, GroupSize: 10, Seed: 5})
+	cfg.quietMax = 2 * time.Second // the server's own process: wait for it to be quiet
+	stderr := smokeOutput()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	tg, err := startTarget(ctx, targetServer, cfg, t.TempDir(), stderr)
@@ -159,4 +141,20 @@ func TestSmokeAgainstOurServer(t *testing.T) {
 	if res.ServerPeakRSSMiB <= 0 || res.ServerCPUSec <= 0 {
 		t.Errorf("server's RSS %v MiB, CPU %v s: not read from its /proc", res.ServerPeakRSSMiB, res.ServerCPUSec)
 	}
+}
+
+// smokeConfig is a smoke run of wl's meetings: 60 edits/s for 1.5 s, a step
+// change every 0.5 s.
+func smokeConfig(wl Workload) *config {
+	wl.Rate, wl.Duration, wl.StepEvery, wl.OwnMax = 60, 1500*time.Millisecond, 500*time.Millisecond, 2
+	return &config{wl: wl, dialConcurrency: 8, connectTimeout: 20 * time.Second, drain: 5 * time.Second}
+}
+
+// smokeOutput is where a smoke run writes its progress: nowhere, unless the
+// tests run with -v.
+func smokeOutput() io.Writer {
+	if testing.Verbose() {
+		return os.Stderr
+	}
+	return io.Discard
 }
