@@ -688,7 +688,13 @@ func (r *runner) settled() bool {
 		case opSent:
 			return false
 		case opAcked:
-			if !op.step && (!op.projSeen.Load() || op.peerSeen.Load() < r.peersOf(op)) {
+			if op.step {
+				continue
+			}
+			if !op.projSeen.Load() && !r.meetings[op.meeting].projector.gone.Load() {
+				return false // a closed projector will not see it: do not wait for it
+			}
+			if op.peerSeen.Load() < r.peersOf(op) {
 				return false
 			}
 		}

@@ -471,7 +471,11 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 			res.OpsSent++
 			res.OpsAcked++
 			if !op.step {
-				if !op.projSeen.Load() {
+				switch {
+				case op.projSeen.Load():
+				case r.meetings[op.meeting].projector.gone.Load():
+					res.ProjectorGone++
+				default:
 					res.ProjectorMissed++
 				}
 				if miss := r.peersOf(op) - op.peerSeen.Load(); miss > 0 {

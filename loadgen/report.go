@@ -65,8 +65,13 @@ type Result struct {
 	LatProjectorCalm LatencySummary `json:"latencyEditToProjectorOutsideSteps"`
 	DispatchLag      LatencySummary `json:"generatorDispatchLag"`
 
-	ProjectorMissed int   `json:"projectorMissed"` // acked edits the projector never saw
-	PeersMissed     int64 `json:"peerDeliveriesMissed"`
+	ProjectorMissed int `json:"projectorMissed"` // acked edits their meeting's projector, still connected, never saw
+	// ProjectorGone is the acked edits a projector never saw because the
+	// target closed it (the generator does not reconnect it, as a real
+	// screen would): a disconnection's cost, counted apart from edits a
+	// connected projector did not get.
+	ProjectorGone int   `json:"projectorGone"`
+	PeersMissed   int64 `json:"peerDeliveriesMissed"`
 
 	ServerCPUSec      float64 `json:"serverCpuSec"` // during the measured phase
 	ServerCPUPercent  float64 `json:"serverCpuPercent"`
@@ -124,6 +129,7 @@ func rows() []row {
 		{"ops refused", func(r *Result) float64 { return float64(sumCounts(r.OpsRefused)) }, "", true},
 		{"ops lost", func(r *Result) float64 { return float64(r.OpsLost) }, "", true},
 		{"projector missed", func(r *Result) float64 { return float64(r.ProjectorMissed) }, "", true},
+		{"unseen, projector closed", func(r *Result) float64 { return float64(r.ProjectorGone) }, "", true},
 		{"disconnections", func(r *Result) float64 { return float64(r.Disconnections) }, "", true},
 		{"server CPU s", func(r *Result) float64 { return r.ServerCPUSec }, "", true},
 		{"server CPU %", func(r *Result) float64 { return r.ServerCPUPercent }, "", true},

@@ -72,8 +72,8 @@ func checkRun(t *testing.T, cfg *config, res *Result) (edits uint64, waveOps int
 	if len(res.OpsRefused) != 0 || res.OpsLost != 0 || res.OpsUnsent != 0 {
 		t.Errorf("refused %v, lost %d, unsent %d", res.OpsRefused, res.OpsLost, res.OpsUnsent)
 	}
-	if res.ProjectorMissed != 0 || res.PeersMissed != 0 {
-		t.Errorf("projector missed %d, peer deliveries missed %d", res.ProjectorMissed, res.PeersMissed)
+	if res.ProjectorMissed != 0 || res.ProjectorGone != 0 || res.PeersMissed != 0 {
+		t.Errorf("projector missed %d (%d with it closed), peer deliveries missed %d", res.ProjectorMissed, res.ProjectorGone, res.PeersMissed)
 	}
 	edits = uint64(res.OpsPlanned - waveOps)
 	if res.LatProjector.Count != edits || res.LatAck.Count != uint64(res.OpsPlanned) {
@@ -157,4 +157,46 @@ func smokeOutput() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// TestClosedProjectorCountedApart: when a target closes a projector, the
+// edits it then cannot see are counted as "unseen, projector closed", not
+// as edits a connected projector missed, and the drain does not wait for
+// them.
+func TestClosedProjectorCountedApart(t *testing.T) {
+	srv := httptest.NewServer(barehub.New().Handler())
+	defer srv.Close()
+	cfg := smokeConfig(Workload{Meetings: 2, Participants: 12, GroupSize: 4, Seed: 3})
+	cfg.drain = 20 * time.Second
+	r := newRunner(cfg, &target{kind: targetBare, baseURL: srv.URL, pid: os.Getpid()}, smokeOutput())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	closed := make(chan struct{})
+	go func() { // as a server closing a slow screen: our side sees the close
+		defer close(closed)
+		for !r.measure.Load() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		r.meetings[0].projector.conn.CloseNow()
+	}()
+	began := time.Now()
+	res, err := r.execute(ctx)
+	<-closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Disconnections != 1 || res.ProjectorGone == 0 || res.ProjectorMissed != 0 {
+		t.Errorf("%d disconnections, %d edits unseen with the projector closed, %d missed by a connected one: want 1, some, 0",
+			res.Disconnections, res.ProjectorGone, res.ProjectorMissed)
+	}
+	if res.OpsAcked != res.OpsPlanned || res.PeersMissed != 0 {
+		t.Errorf("acked %d of %d, peer deliveries missed %d", res.OpsAcked, res.OpsPlanned, res.PeersMissed)
+	}
+	if took := time.Since(began); took > cfg.wl.Duration+cfg.drain/2 {
+		t.Errorf("the run took %v: it waited for frames a closed projector cannot get", took)
+	}
 }
