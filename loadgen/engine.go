@@ -691,7 +691,7 @@ func (r *runner) settled() bool {
 			if op.step {
 				continue
 			}
-			if !op.projSeen.Load() && !r.meetings[op.meeting].projector.gone.Load() {
+			if !op.projSeen.Load() && !r.projectorGone(op) {
 				return false // a closed projector will not see it: do not wait for it
 			}
 			if op.peerSeen.Load() < r.peersOf(op) {
@@ -700,6 +700,12 @@ func (r *runner) settled() bool {
 		}
 	}
 	return true
+}
+
+// projectorGone tells whether op's meeting lost its projector (closed by
+// the target; the generator does not reconnect it).
+func (r *runner) projectorGone(op *opRecord) bool {
+	return r.meetings[op.meeting].projector.gone.Load()
 }
 
 // countGroups records how many participants of each group are connected.

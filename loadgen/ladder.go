@@ -39,10 +39,9 @@ func held(r *Result) bool {
 		sumCounts(r.OpsRefused) == 0
 }
 
-// ladderRates and ladderTargets are the rates (increasing) and the targets
-// (in the table's order) of a ladder's results.
+// ladderRates is the rates (increasing) and the targets (in the tables'
+// order) of a ladder's results.
 func ladderRates(results []*Result) (rates []float64, targets []string) {
-	rank := map[string]int{targetBare: 0, targetCentrifuge: 1, targetServer: 2, targetURL: 3}
 	for _, r := range results {
 		if !slices.Contains(rates, r.Workload.Rate) {
 			rates = append(rates, r.Workload.Rate)
@@ -52,8 +51,22 @@ func ladderRates(results []*Result) (rates []float64, targets []string) {
 		}
 	}
 	slices.Sort(rates)
-	slices.SortStableFunc(targets, func(a, b string) int { return rank[a] - rank[b] })
+	slices.SortStableFunc(targets, func(a, b string) int { return targetRank[a] - targetRank[b] })
 	return rates, targets
+}
+
+// runsAt is the target's runs at one rate of the ladder, and how many of
+// them held.
+func runsAt(results []*Result, target string, rate float64) (runs []*Result, kept int) {
+	for _, r := range results {
+		if r.Target == target && r.Workload.Rate == rate {
+			runs = append(runs, r)
+			if held(r) {
+				kept++
+			}
+		}
+	}
+	return runs, kept
 }
 
 // highestHeld is the highest rate of the ladder that the target held in
@@ -62,16 +75,7 @@ func ladderRates(results []*Result) (rates []float64, targets []string) {
 func highestHeld(results []*Result, target string, rates []float64) float64 {
 	best := 0.0
 	for _, rate := range rates {
-		runs := 0
-		for _, r := range results {
-			if r.Target == target && r.Workload.Rate == rate {
-				runs++
-				if !held(r) {
-					return best
-				}
-			}
-		}
-		if runs == 0 {
+		if runs, kept := runsAt(results, target, rate); len(runs) == 0 || kept < len(runs) {
 			return best
 		}
 		best = rate
@@ -91,10 +95,7 @@ func printLadder(w io.Writer, results []*Result) {
 	wl := first.Workload
 	fmt.Fprintf(w, "workload: %d meetings × %d participants (groups of %d) = %d WebSockets; %.0f s at each rate; step change every %.0f s; seed %d\n",
 		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.DurationSec, wl.StepEverySec, wl.Seed)
-	fmt.Fprintf(w, "machine: %s; date %s; commit %s", first.Machine, first.Date, first.Commit)
-	if len(first.TargetEnv) > 0 {
-		fmt.Fprintf(w, "; targets run with %s", strings.Join(first.TargetEnv, " "))
-	}
+	printMachine(w, first)
 	fmt.Fprint(w, "\nheld: every connection kept and every op sent answered (acked), in that many of the rounds\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{"edits/s asked"}
@@ -105,16 +106,7 @@ func printLadder(w io.Writer, results []*Result) {
 	for _, rate := range rates {
 		cells := []string{formatFigure(rate)}
 		for _, t := range targets {
-			var runs []*Result
-			kept := 0
-			for _, r := range results {
-				if r.Target == t && r.Workload.Rate == rate {
-					runs = append(runs, r)
-					if held(r) {
-						kept++
-					}
-				}
-			}
+			runs, kept := runsAt(results, t, rate)
 			if len(runs) == 0 {
 				cells = append(cells, "–", "–", "–")
 				continue

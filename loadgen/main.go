@@ -473,7 +473,7 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 			if !op.step {
 				switch {
 				case op.projSeen.Load():
-				case r.meetings[op.meeting].projector.gone.Load():
+				case r.projectorGone(op):
 					res.ProjectorGone++
 				default:
 					res.ProjectorMissed++

@@ -186,6 +186,19 @@ func median(rs []*Result, value func(*Result) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
+// targetRank is the order of the targets in the tables: the references
+// first, then ours.
+var targetRank = map[string]int{targetBare: 0, targetCentrifuge: 1, targetServer: 2, targetURL: 3}
+
+// printMachine writes where and with what a run was made (no newline: a
+// table may add to the line).
+func printMachine(w io.Writer, r *Result) {
+	fmt.Fprintf(w, "machine: %s; date %s; commit %s", r.Machine, r.Date, r.Commit)
+	if len(r.TargetEnv) > 0 {
+		fmt.Fprintf(w, "; targets run with %s", strings.Join(r.TargetEnv, " "))
+	}
+}
+
 // printTable writes the results side by side (each figure the median over
 // the rounds when there are several), and when the bare hub is one of them,
 // each figure as a ratio to it.
@@ -196,8 +209,7 @@ func printTable(w io.Writer, results []*Result) {
 	var order []string
 	byTarget := map[string][]*Result{}
 	sorted := append([]*Result(nil), results...)
-	rank := map[string]int{targetBare: 0, targetCentrifuge: 1, targetServer: 2, targetURL: 3}
-	sort.SliceStable(sorted, func(i, j int) bool { return rank[sorted[i].Target] < rank[sorted[j].Target] })
+	sort.SliceStable(sorted, func(i, j int) bool { return targetRank[sorted[i].Target] < targetRank[sorted[j].Target] })
 	for _, r := range sorted {
 		if _, ok := byTarget[r.Target]; !ok {
 			order = append(order, r.Target)
@@ -209,10 +221,7 @@ func printTable(w io.Writer, results []*Result) {
 	fmt.Fprintf(w, "workload: %d meetings × %d participants (groups of %d) + projector + 2 facilitators = %d WebSockets; %.0f edits/s for %.0f s; step change every %.0f s; seed %d\n",
 		wl.Meetings, wl.Participants, wl.GroupSize, first.Connections, wl.Rate, wl.DurationSec, wl.StepEverySec, wl.Seed)
 	rounds := len(byTarget[order[0]])
-	fmt.Fprintf(w, "machine: %s; date %s; commit %s", first.Machine, first.Date, first.Commit)
-	if len(first.TargetEnv) > 0 {
-		fmt.Fprintf(w, "; targets run with %s", strings.Join(first.TargetEnv, " "))
-	}
+	printMachine(w, first)
 	if rounds > 1 {
 		fmt.Fprintf(w, "; median of %d rounds", rounds)
 	}
