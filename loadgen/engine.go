@@ -46,6 +46,9 @@ type opRecord struct {
 	meeting  int32 // index
 	sender   int32 // participant index, or -1 for a facilitator
 	group    int32 // the sender's group index (-1 for a facilitator)
+	// seq is the op's seq on our server, from its ack; guarded by its
+	// meeting's resumeMu (a resume by snapshot reads it).
+	seq uint64
 }
 
 // stepWindow: an edit planned this long after a step change is "near" it
@@ -67,6 +70,12 @@ type meetingRun struct {
 	participants []*client
 	projector    *client
 	facilitators [2]*client
+	ops          []int // the op indexes of this meeting
+
+	// Our server: the reconnections of this meeting's clients that were
+	// answered by a snapshot (see resumedBySnapshot).
+	resumeMu sync.Mutex
+	resumes  []resumeSnap
 }
 
 // client is one WebSocket of the run.
@@ -78,12 +87,17 @@ type client struct {
 	group int32 // participant's group index, -1 otherwise
 	token string
 
-	conn    *websocket.Conn
-	ready   chan struct{} // closed once the first snapshot (or every subscription) arrived
-	readyMu sync.Once
-	subsOK  atomic.Int32 // centrifuge: subscriptions confirmed (ready once all are)
-	gone    atomic.Bool  // the connection ended
-	byUs    atomic.Bool  // we closed it
+	sess atomic.Pointer[session] // the current connection
+	gone atomic.Bool             // the connection ended and will not come back
+	byUs atomic.Bool             // we closed it
+
+	// sendMu orders what goes out on the connection: the dispatcher's ops
+	// and, after a reconnection, the ones re-sent, in plan order.
+	sendMu   sync.Mutex
+	down     bool  // the connection dropped and a reconnection is under way (sendMu)
+	inflight []int // ops sent and maybe not answered yet, in order (sendMu; with -reconnect)
+	lastSeq  atomic.Uint64
+	cfPos    []cfPosition // centrifuge: each subscription's position in its stream
 
 	// Setup ops (not measured) waiting for their ack or refusal.
 	mu       sync.Mutex
@@ -105,6 +119,10 @@ type runner struct {
 	cfBase  uint64 // centrifuge: command id of op 0 (1 is connect, 2 up to cfBase-1 the subscriptions)
 	runTag  string // tells this run's meetings apart on a shared server
 
+	// meetingOps lists each meeting's op indexes (a meetingRun takes its
+	// list when it is made).
+	meetingOps [][]int
+
 	meetings  []*meetingRun
 	groupSize []map[int32]int32 // meeting → group → connected participants
 	start     time.Time
@@ -113,6 +131,9 @@ type runner struct {
 	frames, bytes  atomic.Uint64
 	lastFrame      atomic.Int64 // since() of the last frame counted
 	disconnects    atomic.Int64
+	reconnects     atomic.Int64 // reconnections that resumed
+	bySnapshot     atomic.Int64 // of those, answered by a snapshot rather than the missed changes
+	resent         atomic.Int64 // ops written again (or held while down) after a reconnection
 	connectFails   atomic.Int64
 	unsent         atomic.Int64
 	refusalsLogged atomic.Int64
@@ -150,8 +171,10 @@ func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
 	r.runTag = strconv.FormatUint(uint64(tag), 36)
 	r.ops = make([]opRecord, len(r.plan)+len(r.waves)*wl.Meetings)
 	r.hWaves = make([]Histogram, len(r.waves))
+	r.meetingOps = make([][]int, wl.Meetings)
 	for i, in := range r.plan {
 		r.ops[i].meeting = in.Meeting
+		r.meetingOps[in.Meeting] = append(r.meetingOps[in.Meeting], i)
 		r.ops[i].sender = in.Participant
 		for _, w := range r.waves {
 			if in.At >= w && in.At < w+stepWindow {
@@ -163,6 +186,7 @@ func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
 		for m := 0; m < wl.Meetings; m++ {
 			op := &r.ops[len(r.plan)+w*wl.Meetings+m]
 			op.step, op.meeting, op.sender, op.group = true, int32(m), -1, -1
+			r.meetingOps[m] = append(r.meetingOps[m], len(r.plan)+w*wl.Meetings+m)
 		}
 	}
 	return r
@@ -212,12 +236,26 @@ func (r *runner) countErrorFrame(code string) {
 
 func (r *runner) centrifuge() bool { return r.t.kind == targetCentrifuge }
 
-// dial opens c's WebSocket and sends its hello (or centrifuge's connect and
-// subscribe), then starts its reader.
+// dial opens c's first WebSocket and sends its hello (or centrifuge's
+// connect and subscribe), then starts its reader.
 func (c *client) dial(ctx context.Context) error {
-	r := c.r
-	c.ready = make(chan struct{})
 	c.pending = map[string]chan string{}
+	s, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	c.sendMu.Lock()
+	c.sess.Store(s)
+	c.sendMu.Unlock()
+	go c.readLoop(s)
+	return nil
+}
+
+// open dials a WebSocket for c and sends its hello: from nothing, or, when
+// resume, from where c's previous connection left off (lastSeq; centrifuge:
+// each subscription's epoch and offset). The caller starts its reader.
+func (c *client) open(ctx context.Context, resume bool) (*session, error) {
+	r := c.r
 	h := http.Header{}
 	h.Set("Origin", r.t.baseURL)
 	conn, _, err := websocket.Dial(ctx, r.t.wsURL(), &websocket.DialOptions{
@@ -225,21 +263,30 @@ func (c *client) dial(ctx context.Context) error {
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
-		return fmt.Errorf("dial: %w", err)
+		return nil, fmt.Errorf("dial: %w", err)
 	}
 	conn.SetReadLimit(16 << 20)
-	c.conn = conn
+	s := &session{conn: conn, resume: resume, ready: make(chan struct{}), dead: make(chan struct{})}
 	var hello []byte
 	switch {
 	case r.centrifuge():
 		name := c.m.id + "/" + strconv.Itoa(int(c.role)) + "/" + strconv.Itoa(int(c.idx))
 		hello = []byte(`{"id":1,"connect":{"token":` + strconv.Quote(name) + `,"name":"loadgen"}}`)
-		for k, ch := range c.centrifugeChannels() {
-			hello = append(hello, "\n{\"id\":"+strconv.Itoa(2+k)+`,"subscribe":{"channel":`+strconv.Quote(ch)+`,"recover":true}}`...)
+		channels := c.centrifugeChannels()
+		if c.cfPos == nil {
+			c.cfPos = make([]cfPosition, len(channels))
+		}
+		for k, ch := range channels {
+			hello = append(hello, "\n{\"id\":"+strconv.Itoa(2+k)+`,"subscribe":{"channel":`+strconv.Quote(ch)+`,"recover":true`...)
+			if p := c.cfPos[k]; resume && p.epoch != "" {
+				hello = append(hello, `,"epoch":`+strconv.Quote(p.epoch)+`,"offset":`+strconv.FormatUint(p.offset, 10)...)
+			}
+			hello = append(hello, "}}"...)
 		}
 	case r.t.kind == targetBare:
 		// The bare hub has no tokens to read a role and a group from: the
-		// hello says them (our server is never sent these fields).
+		// hello says them (our server is never sent these fields). It
+		// keeps no history: a reconnection starts from nothing.
 		hello = []byte(`{"type":"hello","meeting":` + strconv.Quote(c.m.id) + `,"token":` + strconv.Quote(c.token) +
 			`,"lastSeq":0,"lang":"fr","role":"` + roleName(c.role) + `"`)
 		if c.group >= 0 {
@@ -247,29 +294,32 @@ func (c *client) dial(ctx context.Context) error {
 		}
 		hello = append(hello, '}')
 	default:
+		var last uint64
+		if resume {
+			last = c.lastSeq.Load()
+		}
 		hello = []byte(`{"type":"hello","meeting":` + strconv.Quote(c.m.id) + `,"token":` + strconv.Quote(c.token) +
-			`,"lastSeq":0,"lang":"fr","batch":true,"lists":true}`)
+			`,"lastSeq":` + strconv.FormatUint(last, 10) + `,"lang":"fr","batch":true,"lists":true}`)
 	}
 	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
 		conn.CloseNow()
-		return fmt.Errorf("hello: %w", err)
+		return nil, fmt.Errorf("hello: %w", err)
 	}
-	go c.readLoop()
-	return nil
+	return s, nil
 }
 
-// readLoop reads every frame until the connection ends.
-func (c *client) readLoop() {
+// readLoop reads every frame of s until the connection ends.
+func (c *client) readLoop(s *session) {
 	ctx := context.Background()
 	for {
-		_, rd, err := c.conn.Reader(ctx)
+		_, rd, err := s.conn.Reader(ctx)
 		if err == nil {
 			buf := c.r.bufs.Get().(*bytes.Buffer)
 			buf.Reset()
 			_, err = buf.ReadFrom(rd)
 			if err == nil {
 				if c.r.centrifuge() {
-					c.handleCentrifuge(buf.Bytes())
+					c.handleCentrifuge(s, buf.Bytes())
 				} else {
 					// Our server may put several frames in one message,
 					// one per line (docs/PROTOCOL.md).
@@ -280,23 +330,14 @@ func (c *client) readLoop() {
 						} else {
 							msg = nil
 						}
-						c.handle(line)
+						c.handle(s, line)
 					}
 				}
 			}
 			c.r.bufs.Put(buf)
 		}
 		if err != nil {
-			c.gone.Store(true)
-			if !c.byUs.Load() {
-				c.r.disconnects.Add(1)
-			}
-			c.mu.Lock()
-			for id, ch := range c.pending {
-				ch <- "disconnected"
-				delete(c.pending, id)
-			}
-			c.mu.Unlock()
+			c.ended(s, err)
 			return
 		}
 	}
@@ -339,8 +380,6 @@ func (c *client) centrifugeChannels() []string {
 	return out
 }
 
-func (c *client) markReady() { c.readyMu.Do(func() { close(c.ready) }) }
-
 func (c *client) count(n int) {
 	if c.r.measure.Load() {
 		c.r.frames.Add(1)
@@ -349,18 +388,22 @@ func (c *client) count(n int) {
 	}
 }
 
-// handle is one frame of our protocol.
-func (c *client) handle(f []byte) {
+// handle is one frame of our protocol, read on s.
+func (c *client) handle(s *session, f []byte) {
 	c.count(len(f))
 	switch string(topString(f, "type")) {
 	case "changes":
+		if seq, ok := topUint(f, "seq"); ok {
+			c.lastSeq.Store(seq) // in order: the highest so far
+		}
 		if i := c.r.opIndex(topString(f, "opId")); i >= 0 {
 			c.seen(i)
 		}
 	case "ack":
 		id := topString(f, "id")
 		if i := c.r.opIndex(id); i >= 0 {
-			c.acked(i)
+			seq, _ := topUint(f, "seq")
+			c.acked(i, seq)
 		} else {
 			c.settle(string(id), "")
 		}
@@ -376,13 +419,24 @@ func (c *client) handle(f []byte) {
 			c.settle(string(id), code)
 			fmt.Fprintf(c.r.stderr, "setup op refused: %s\n", f)
 		}
+	case "welcome":
+		// A resume on our server is ready at once: the missed changes,
+		// or a snapshot, follow. The bare hub always sends a snapshot.
+		if s.resume && c.r.t.kind != targetBare {
+			s.markReady()
+		}
 	case "snapshot":
+		seq, _ := topUint(f, "seq")
+		if s.resume && c.r.t.kind != targetBare {
+			c.r.resumedBySnapshot(c, c.lastSeq.Load(), seq)
+		}
+		c.lastSeq.Store(seq)
 		if c.keepSnap {
 			c.mu.Lock()
 			c.snapshot = append([]byte(nil), f...)
 			c.mu.Unlock()
 		}
-		c.markReady()
+		s.markReady()
 	case "error":
 		code := string(topString(f, "code"))
 		c.r.countErrorFrame(code)
@@ -390,9 +444,9 @@ func (c *client) handle(f []byte) {
 	}
 }
 
-// handleCentrifuge is one WebSocket message of centrifuge's JSON protocol:
-// one or more replies separated by newlines.
-func (c *client) handleCentrifuge(msg []byte) {
+// handleCentrifuge is one WebSocket message of centrifuge's JSON protocol,
+// read on s: one or more replies separated by newlines.
+func (c *client) handleCentrifuge(s *session, msg []byte) {
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -407,15 +461,13 @@ func (c *client) handleCentrifuge(msg []byte) {
 			// Not counted as a delivered frame: our server and the bare
 			// hub ping with WebSocket control frames, which no client
 			// reads as a message.
-			go c.conn.Write(context.Background(), websocket.MessageText, []byte("{}"))
+			go s.conn.Write(context.Background(), websocket.MessageText, []byte("{}"))
 			continue
 		}
 		c.count(len(line))
 		if push := topField(line, "push"); push != nil {
-			if data := topField(topField(push, "pub"), "data"); data != nil {
-				if i := c.r.opIndex(topString(data, "opId")); i >= 0 {
-					c.seen(i)
-				}
+			if pub := topField(push, "pub"); pub != nil {
+				c.publication(c.channelIndex(topString(push, "channel")), pub)
 			}
 			continue
 		}
@@ -433,24 +485,28 @@ func (c *client) handleCentrifuge(msg []byte) {
 		}
 		switch {
 		case id >= 2 && id < base:
-			if int(c.subsOK.Add(1)) == len(c.centrifugeChannels()) {
-				c.markReady()
+			c.subscribed(int(id-2), topField(line, "subscribe"))
+			if int(s.subsOK.Add(1)) == len(c.cfPos) {
+				s.markReady()
 			}
 		case id >= base && id-base < uint64(len(c.r.ops)):
-			c.acked(int(id - base))
+			c.acked(int(id-base), 0)
 		}
 	}
 }
 
 // seen records that c received op i's changes.
-func (c *client) seen(i int) {
+func (c *client) seen(i int) { c.seenAt(i, c.r.since()) }
+
+// seenAt records that c received op i's changes at since() = at.
+func (c *client) seenAt(i int, at int64) {
 	r := c.r
 	op := &r.ops[i]
 	sent := op.sentAt.Load()
 	if sent == 0 || op.meeting != int32(c.m.idx) {
 		return
 	}
-	lat := time.Duration(r.since() - sent)
+	lat := time.Duration(at - sent)
 	switch {
 	case op.step:
 		r.hStep.Record(lat)
@@ -468,8 +524,12 @@ func (c *client) seen(i int) {
 	}
 }
 
-func (c *client) acked(i int) {
+// acked records op i's ack; seq is its seq on our server (0 if unknown).
+func (c *client) acked(i int, seq uint64) {
 	op := &c.r.ops[i]
+	if seq > 0 {
+		c.r.noteSeq(i, seq)
+	}
 	if op.state.CompareAndSwap(opSent, opAcked) {
 		lat := c.r.since() - op.sentAt.Load()
 		op.ackLat.Store(lat)
@@ -531,7 +591,7 @@ func (c *client) setupOps(ctx context.Context, ops []setupOp) error {
 		c.pending[o.id] = chans[k]
 		c.mu.Unlock()
 		frame := `{"type":"op","id":` + strconv.Quote(o.id) + `,"op":` + strconv.Quote(o.op) + `,"payload":` + o.payload + `}`
-		if err := c.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+		if err := c.sess.Load().conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
 			return fmt.Errorf("send %s: %w", o.op, err)
 		}
 	}
@@ -544,28 +604,73 @@ func (c *client) setupOps(ctx context.Context, ops []setupOp) error {
 }
 
 // send writes op i (an edit of the plan, or a step change) on its client.
+// While the client reconnects, the op waits for it (a phone keeps the
+// edits made while offline and sends them once back).
 func (r *runner) send(ctx context.Context, i int) {
 	op := &r.ops[i]
+	c := r.opClient(i)
+	if c == nil {
+		r.unsent.Add(1)
+		op.state.Store(opUnsent)
+		return
+	}
+	frame := r.opFrame(c, i)
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.gone.Load() || c.sess.Load() == nil {
+		r.unsent.Add(1)
+		op.state.Store(opUnsent)
+		return
+	}
+	op.state.Store(opSent)
+	op.sentAt.Store(r.since())
+	if r.cfg.reconnect {
+		for len(c.inflight) > 0 && r.ops[c.inflight[0]].state.Load() != opSent {
+			c.inflight = c.inflight[1:]
+		}
+		c.inflight = append(c.inflight, i)
+		if c.down {
+			return
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := c.sess.Load().conn.Write(wctx, websocket.MessageText, frame)
+	cancel()
+	// With -reconnect a failed write is sent again once reconnected (the
+	// connection is closed: its reader sees it and reconnects).
+	if err != nil && !r.cfg.reconnect && op.state.CompareAndSwap(opSent, opUnsent) {
+		r.unsent.Add(1)
+	}
+}
+
+// opClient is the client that sends op i: a step change's facilitator, an
+// edit's participant (nil if it was never connected).
+func (r *runner) opClient(i int) *client {
+	op := &r.ops[i]
 	m := r.meetings[op.meeting]
-	var c *client
+	if op.step {
+		return m.facilitators[(i-len(r.plan))/len(r.meetings)%2]
+	}
+	c := m.participants[r.plan[i].Participant]
+	if c != nil {
+		op.group = c.group
+	}
+	return c
+}
+
+// opFrame is op i as c sends it.
+func (r *runner) opFrame(c *client, i int) []byte {
+	op := &r.ops[i]
+	m := c.m
 	var kind, payload string
 	if op.step {
-		wave := (i - len(r.plan)) / len(r.meetings)
-		c = m.facilitators[wave%2]
 		kind = "step.set"
 		payload = `{"step":"V"}`
-		if wave%2 == 1 {
+		if (i-len(r.plan))/len(r.meetings)%2 == 1 {
 			payload = `{"step":"IV"}`
 		}
 	} else {
 		in := &r.plan[i]
-		c = m.participants[in.Participant]
-		if c == nil {
-			r.unsent.Add(1)
-			op.state.Store(opUnsent)
-			return
-		}
-		op.group = c.group
 		q := `{"id":"` + r.qualityID(in.Meeting, in.Participant, in.Serial) + `","text":` + strconv.Quote(in.Text) + `}`
 		switch in.Kind {
 		case editAdd:
@@ -579,12 +684,6 @@ func (r *runner) send(ctx context.Context, i int) {
 		payload = `{"groupId":` + strconv.Quote(m.groupIDs[c.group]) + `,"binome":` + strconv.Quote(m.binomes[int(in.Binome)%len(m.binomes)]) +
 			`,"quality":` + q + `}`
 	}
-	if c == nil || c.gone.Load() {
-		r.unsent.Add(1)
-		op.state.Store(opUnsent)
-		return
-	}
-	var frame []byte
 	if r.centrifuge() {
 		// A list edit goes to its group's channel, a step change to the
 		// meeting's, as our hub routes them.
@@ -592,21 +691,10 @@ func (r *runner) send(ctx context.Context, i int) {
 		if !op.step {
 			channel = groupChannel(m, c.group)
 		}
-		frame = []byte(`{"id":` + strconv.FormatUint(uint64(i)+r.cfBase, 10) + `,"publish":{"channel":` + strconv.Quote(channel) +
+		return []byte(`{"id":` + strconv.FormatUint(uint64(i)+r.cfBase, 10) + `,"publish":{"channel":` + strconv.Quote(channel) +
 			`,"data":{"opId":"` + r.opID(i) + `","op":"` + kind + `","payload":` + payload + `}}}`)
-	} else {
-		frame = []byte(`{"type":"op","id":"` + r.opID(i) + `","op":"` + kind + `","payload":` + payload + `}`)
 	}
-	op.state.Store(opSent)
-	op.sentAt.Store(r.since())
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := c.conn.Write(wctx, websocket.MessageText, frame)
-	cancel()
-	if err != nil {
-		if op.state.CompareAndSwap(opSent, opUnsent) {
-			r.unsent.Add(1)
-		}
-	}
+	return []byte(`{"type":"op","id":"` + r.opID(i) + `","op":"` + kind + `","payload":` + payload + `}`)
 }
 
 // dispatch sends the plan and the step waves at their offsets, through a
@@ -702,8 +790,9 @@ func (r *runner) settled() bool {
 	return true
 }
 
-// projectorGone tells whether op's meeting lost its projector (closed by
-// the target; the generator does not reconnect it).
+// projectorGone tells whether op's meeting lost its projector for good
+// (closed by the target, and not reconnected: -reconnect=false, or every
+// attempt failed).
 func (r *runner) projectorGone(op *opRecord) bool {
 	return r.meetings[op.meeting].projector.gone.Load()
 }
@@ -714,7 +803,7 @@ func (r *runner) countGroups() {
 	for k, m := range r.meetings {
 		r.groupSize[k] = map[int32]int32{}
 		for _, c := range m.participants {
-			if c.conn != nil {
+			if c.sess.Load() != nil {
 				r.groupSize[k][c.group]++
 			}
 		}
@@ -734,7 +823,7 @@ func (r *runner) connectAll(ctx context.Context, clients []*client) int {
 	var held atomic.Int64
 	var firstErr atomic.Value
 	for _, c := range clients {
-		if c.conn != nil {
+		if c.sess.Load() != nil {
 			held.Add(1)
 			continue
 		}
@@ -747,8 +836,11 @@ func (r *runner) connectAll(ctx context.Context, clients []*client) int {
 			defer cancel()
 			err := c.dial(cctx)
 			if err == nil {
+				s := c.sess.Load()
 				select {
-				case <-c.ready:
+				case <-s.ready:
+				case <-s.dead:
+					err = errors.New("closed before its snapshot")
 				case <-cctx.Done():
 					err = errors.New("no snapshot in time")
 				}
@@ -775,17 +867,25 @@ func (r *runner) closeAll() {
 	for _, m := range r.meetings {
 		all := append([]*client{m.projector, m.facilitators[0], m.facilitators[1]}, m.participants...)
 		for _, c := range all {
-			if c == nil || c.conn == nil {
+			if c == nil {
 				continue
 			}
+			// Under sendMu: a reconnection either sees byUs before making
+			// its connection the current one, or made it so already.
+			c.sendMu.Lock()
 			c.byUs.Store(true)
+			s := c.sess.Load()
+			c.sendMu.Unlock()
+			if s == nil {
+				continue
+			}
 			sem <- struct{}{}
 			wg.Add(1)
-			go func(c *client) {
+			go func(s *session) {
 				defer wg.Done()
-				c.conn.Close(websocket.StatusNormalClosure, "")
+				s.conn.Close(websocket.StatusNormalClosure, "")
 				<-sem
-			}(c)
+			}(s)
 		}
 	}
 	wg.Wait()

@@ -64,7 +64,7 @@ func TestHelloPerTarget(t *testing.T) {
 			if err := c.dial(ctx); err != nil {
 				t.Fatal(err)
 			}
-			defer c.conn.CloseNow()
+			defer c.sess.Load().conn.CloseNow()
 			select {
 			case got := <-first:
 				if got != tc.want {

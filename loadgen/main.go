@@ -75,6 +75,8 @@ type config struct {
 	bareProfile     string
 	opsCSV          string
 	quietMax        time.Duration
+	reconnect       bool
+	reconnectWait   time.Duration // tests: the wait before each reconnection, instead of the backoff
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -102,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.dialConcurrency, "dial-concurrency", 64, "WebSockets opened at once")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", time.Minute, "time a connection (or a meeting's set-up step) may take")
 	fs.DurationVar(&cfg.drain, "drain", 10*time.Second, "after the measured phase, how long to wait for the last acks")
+	fs.BoolVar(&cfg.reconnect, "reconnect", true, "reconnect a client the target closed during the measured phase and resume, as our pages do (lastSeq; centrifuge: recover), sending again the ops not answered; false: it stays closed")
 	fs.DurationVar(&cfg.quietMax, "quiet-max", 30*time.Second, "after connecting, wait at most this long for the target to be quiet before measuring (0: do not wait)")
 	fs.StringVar(&cfg.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.StringVar(&cfg.opsCSV, "ops-csv", "", "write one CSV line per op (sent time, ack latency, state) to this file; with -compare, one file per target (suffix .TARGET)")
@@ -425,6 +428,9 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		Connections:      wl.Connections(),
 		ConnectFailures:  r.connectFails.Load(),
 		Disconnections:   r.disconnects.Load(),
+		Reconnections:    r.reconnects.Load(),
+		ResumedBySnap:    r.bySnapshot.Load(),
+		OpsResent:        r.resent.Load(),
 		OpsPlanned:       len(r.ops),
 		OpsUnsent:        r.unsent.Load(),
 		SendStarted:      r.start.UTC().Format(time.RFC3339Nano),
@@ -457,9 +463,11 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 	}
 	r.mu.Unlock()
 	for _, c := range r.allClients() {
-		if c.conn != nil && !c.gone.Load() {
+		c.sendMu.Lock()
+		if c.sess.Load() != nil && !c.gone.Load() && !c.down {
 			res.ConnectionsHeld++
 		}
+		c.sendMu.Unlock()
 	}
 	for i := range r.ops {
 		op := &r.ops[i]

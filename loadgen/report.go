@@ -24,6 +24,13 @@ type Result struct {
 	ConnectionsHeld int   `json:"connectionsHeld"` // open at the end of the measured phase
 	ConnectFailures int64 `json:"connectFailures"`
 	Disconnections  int64 `json:"disconnections"` // closed by the server or the network, not by us
+	// Reconnections is how many of those resumed (-reconnect): our server
+	// sent the missed changes or, ResumedBySnap of them, a snapshot.
+	Reconnections int64 `json:"reconnections"`
+	ResumedBySnap int64 `json:"resumedBySnapshot"`
+	// OpsResent is the ops written again after a reconnection: sent before
+	// it and not answered, or made while the client was reconnecting.
+	OpsResent int64 `json:"opsResent"`
 
 	OpsPlanned int            `json:"opsPlanned"`
 	OpsSent    int            `json:"opsSent"`
@@ -67,9 +74,9 @@ type Result struct {
 
 	ProjectorMissed int `json:"projectorMissed"` // acked edits their meeting's projector, still connected, never saw
 	// ProjectorGone is the acked edits a projector never saw because the
-	// target closed it (the generator does not reconnect it, as a real
-	// screen would): a disconnection's cost, counted apart from edits a
-	// connected projector did not get.
+	// target closed it for good (not reconnected: -reconnect=false, or
+	// every attempt failed): a disconnection's cost, counted apart from
+	// edits a connected projector did not get.
 	ProjectorGone int   `json:"projectorGone"`
 	PeersMissed   int64 `json:"peerDeliveriesMissed"`
 
@@ -131,6 +138,8 @@ func rows() []row {
 		{"projector missed", func(r *Result) float64 { return float64(r.ProjectorMissed) }, "", true},
 		{"unseen, projector closed", func(r *Result) float64 { return float64(r.ProjectorGone) }, "", true},
 		{"disconnections", func(r *Result) float64 { return float64(r.Disconnections) }, "", true},
+		{"reconnections", func(r *Result) float64 { return float64(r.Reconnections) }, "", false},
+		{"ops re-sent", func(r *Result) float64 { return float64(r.OpsResent) }, "", true},
 		{"server CPU s", func(r *Result) float64 { return r.ServerCPUSec }, "", true},
 		{"server CPU %", func(r *Result) float64 { return r.ServerCPUPercent }, "", true},
 		{"server peak RSS MiB", func(r *Result) float64 { return r.ServerPeakRSSMiB }, "", true},

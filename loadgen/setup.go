@@ -25,7 +25,7 @@ func defaultBinomes() []string {
 // newMeetingRun makes the clients of meeting k (not connected yet).
 func (r *runner) newMeetingRun(k int) *meetingRun {
 	wl := r.cfg.wl
-	m := &meetingRun{idx: k, participants: make([]*client, wl.Participants)}
+	m := &meetingRun{idx: k, participants: make([]*client, wl.Participants), ops: r.meetingOps[k]}
 	m.projector = &client{r: r, m: m, role: roleProjector, group: -1}
 	for i := range m.facilitators {
 		m.facilitators[i] = &client{r: r, m: m, role: roleFacilitator, idx: int32(i), group: -1}
@@ -196,7 +196,7 @@ func (r *runner) setupMeeting(ctx context.Context, m *meetingRun) error {
 		return fmt.Errorf("facilitator: %w", err)
 	}
 	select {
-	case <-fac.ready:
+	case <-fac.sess.Load().ready:
 	case <-cctx.Done():
 		return fmt.Errorf("facilitator: no snapshot")
 	}
@@ -266,7 +266,7 @@ func (r *runner) setupMeeting(ctx context.Context, m *meetingRun) error {
 		return fmt.Errorf("facilitator 2: %w", err)
 	}
 	select {
-	case <-fac2.ready:
+	case <-fac2.sess.Load().ready:
 	case <-cctx.Done():
 		return fmt.Errorf("facilitator 2: no snapshot")
 	}

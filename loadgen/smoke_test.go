@@ -35,7 +35,7 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if at, err := time.Parse(time.RFC3339Nano, res.SendStarted); err != nil || !at.After(before) || time.Since(at) < last {
 		t.Errorf("send phase started at %q (%v): want between %v and %v ago", res.SendStarted, err, last, time.Since(before))
 	}
-	edits, waveOps, perMeeting := checkRun(t, cfg, res)
+	edits, waveOps, perMeeting := checkRun(t, cfg, res, 0)
 	// Each edit reaches its group peers (groups of 4: 3 peers).
 	if want := edits * 3; res.LatPeers.Count != want {
 		t.Errorf("peer samples %d, want %d", res.LatPeers.Count, want)
@@ -57,13 +57,15 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 
 // checkRun checks what every target must do with the workload: hold every
 // connection, ack every op, deliver each edit to the projector and to every
-// group peer, each step change to every screen; it returns the edits, the
-// step changes and the connections per meeting.
-func checkRun(t *testing.T, cfg *config, res *Result) (edits uint64, waveOps int, perMeeting uint64) {
+// group peer, each step change to every screen, with drops connections
+// dropped and resumed; it returns the edits, the step changes and the
+// connections per meeting.
+func checkRun(t *testing.T, cfg *config, res *Result, drops int64) (edits uint64, waveOps int, perMeeting uint64) {
 	t.Helper()
 	conns := cfg.wl.Connections()
-	if res.ConnectionsHeld != conns || res.Disconnections != 0 || res.ConnectFailures != 0 {
-		t.Errorf("held %d of %d, %d disconnections, %d failures", res.ConnectionsHeld, conns, res.Disconnections, res.ConnectFailures)
+	if res.ConnectionsHeld != conns || res.Disconnections != drops || res.Reconnections != drops || res.ConnectFailures != 0 {
+		t.Errorf("held %d of %d, %d disconnections and %d reconnections (want %d), %d failures",
+			res.ConnectionsHeld, conns, res.Disconnections, res.Reconnections, drops, res.ConnectFailures)
 	}
 	waveOps = len(cfg.wl.Waves()) * cfg.wl.Meetings
 	if res.OpsPlanned < 60 || res.OpsAcked != res.OpsPlanned || res.OpsSent != res.OpsPlanned {
@@ -119,28 +121,62 @@ func checkRun(t *testing.T, cfg *config, res *Result) (edits uint64, waveOps int
 // screen it should: a change of the protocol that the generator misses
 // fails here, not in a benchmark run.
 func TestSmokeAgainstOurServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts the server")
-	}
-	t.Setenv("TMPDIR", t.TempDir()) // the server's log file
 	cfg := smokeConfig(Workload{Meetings: 3, Participants: 25, GroupSize: 10, Seed: 5})
-	cfg.quietMax = 2 * time.Second // the server's own process: wait for it to be quiet
+	res, _ := runBuilt(t, targetServer, cfg, nil)
+	checkRun(t, cfg, res, 0)
+	if res.ServerPeakRSSMiB <= 0 || res.ServerCPUSec <= 0 {
+		t.Errorf("server's RSS %v MiB, CPU %v s: not read from its /proc", res.ServerPeakRSSMiB, res.ServerCPUSec)
+	}
+}
+
+// runBuilt runs cfg against a target of that kind (our server or the
+// centrifuge peer), built from this tree and started as its own process on
+// loopback as -target does; with during, it calls during(r) once the
+// measured phase has begun.
+func runBuilt(t *testing.T, kind string, cfg *config, during func(r *runner)) (*Result, *runner) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and starts the target")
+	}
+	t.Setenv("TMPDIR", t.TempDir()) // the target's log file
+	cfg.quietMax = 2 * time.Second  // its own process: wait for it to be quiet
 	stderr := smokeOutput()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tg, err := startTarget(ctx, targetServer, cfg, t.TempDir(), stderr)
+	tg, err := startTarget(ctx, kind, cfg, t.TempDir(), stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tg.stop()
-	res, err := newRunner(cfg, tg, stderr).execute(ctx)
+	r := newRunner(cfg, tg, stderr)
+	done := whenMeasuring(ctx, r, during)
+	res, err := r.execute(ctx)
+	<-done
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRun(t, cfg, res)
-	if res.ServerPeakRSSMiB <= 0 || res.ServerCPUSec <= 0 {
-		t.Errorf("server's RSS %v MiB, CPU %v s: not read from its /proc", res.ServerPeakRSSMiB, res.ServerCPUSec)
-	}
+	return res, r
+}
+
+// whenMeasuring calls fn(r), if fn is not nil, once r's measured phase has
+// begun (not if ctx ends first); the channel is closed after.
+func whenMeasuring(ctx context.Context, r *runner, fn func(r *runner)) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if fn == nil {
+			return
+		}
+		for !r.measure.Load() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		fn(r)
+	}()
+	return done
 }
 
 // smokeConfig is a smoke run of wl's meetings: 60 edits/s for 1.5 s, a step
@@ -171,18 +207,8 @@ func TestClosedProjectorCountedApart(t *testing.T) {
 	r := newRunner(cfg, &target{kind: targetBare, baseURL: srv.URL, pid: os.Getpid()}, smokeOutput())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	closed := make(chan struct{})
-	go func() { // as a server closing a slow screen: our side sees the close
-		defer close(closed)
-		for !r.measure.Load() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		r.meetings[0].projector.conn.CloseNow()
-	}()
+	// As a server closing a slow screen: our side sees the close.
+	closed := whenMeasuring(ctx, r, func(r *runner) { r.meetings[0].projector.sess.Load().conn.CloseNow() })
 	began := time.Now()
 	res, err := r.execute(ctx)
 	<-closed
