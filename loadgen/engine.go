@@ -40,12 +40,12 @@ type opRecord struct {
 	ackLat   atomic.Int64 // edit→ack, ns
 	state    atomic.Uint32
 	projSeen atomic.Bool
-	peerSeen atomic.Int32
-	step     bool  // a facilitator's step change (seen by every connection)
-	nearStep bool  // an edit planned within stepWindow after a step change
-	meeting  int32 // index
-	sender   int32 // participant index, or -1 for a facilitator
-	group    int32 // the sender's group index (-1 for a facilitator)
+	peerSeen atomic.Int32 // an edit: group peers that saw it; a step change: screens
+	step     bool         // a facilitator's step change (seen by every connection)
+	nearStep bool         // an edit planned within stepWindow after a step change
+	meeting  int32        // index
+	sender   int32        // participant index, or -1 for a facilitator
+	group    int32        // the sender's group index (-1 for a facilitator)
 	// seq is the op's seq on our server, from its ack; guarded by its
 	// meeting's resumeMu (a resume by snapshot reads it).
 	seq uint64
@@ -125,6 +125,7 @@ type runner struct {
 
 	meetings  []*meetingRun
 	groupSize []map[int32]int32 // meeting → group → connected participants
+	screens   []int32           // meeting → connected clients (each sees its step changes)
 	start     time.Time
 	measure   atomic.Bool
 
@@ -509,6 +510,7 @@ func (c *client) seenAt(i int, at int64) {
 	lat := time.Duration(at - sent)
 	switch {
 	case op.step:
+		op.peerSeen.Add(1)
 		r.hStep.Record(lat)
 		r.hWaves[(i-len(r.plan))/len(r.meetings)].Record(lat)
 	case c.role == roleProjector:
@@ -797,14 +799,21 @@ func (r *runner) projectorGone(op *opRecord) bool {
 	return r.meetings[op.meeting].projector.gone.Load()
 }
 
-// countGroups records how many participants of each group are connected.
+// countGroups records how many participants of each group are connected,
+// and how many clients of each meeting.
 func (r *runner) countGroups() {
 	r.groupSize = make([]map[int32]int32, len(r.meetings))
+	r.screens = make([]int32, len(r.meetings))
 	for k, m := range r.meetings {
 		r.groupSize[k] = map[int32]int32{}
 		for _, c := range m.participants {
 			if c.sess.Load() != nil {
 				r.groupSize[k][c.group]++
+			}
+		}
+		for _, c := range append([]*client{m.projector, m.facilitators[0], m.facilitators[1]}, m.participants...) {
+			if c.sess.Load() != nil {
+				r.screens[k]++
 			}
 		}
 	}

@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.wl.Participants, "participants", 100, "participants per meeting")
 	fs.IntVar(&cfg.wl.GroupSize, "group", 10, "participants per breakout group (relays; our server splits by itself)")
 	fs.Float64Var(&cfg.wl.Rate, "rate", 100, "participant edits per second, all meetings together")
-	ratesFlag := fs.String("rates", "", "a ladder of rates instead of -rate, comma-separated (e.g. 4000,5000,6000): each target runs the workload at each rate (and -rounds times), and the table says which rates it held (every op answered, no connection closed)")
+	ratesFlag := fs.String("rates", "", "a ladder of rates instead of -rate, comma-separated (e.g. 4000,5000,6000): each target runs the workload at each rate (and -rounds times), and the table says which rates it held (every op answered, no connection closed) and carried (the same, or every closed connection came back; every edit and step change seen by every screen)")
 	fs.DurationVar(&cfg.wl.Duration, "duration", 20*time.Second, "measured phase")
 	fs.DurationVar(&cfg.wl.StepEvery, "step-every", 10*time.Second, "every meeting's facilitator changes the step at once, this often (0: never)")
 	fs.Uint64Var(&cfg.wl.Seed, "seed", 1, "seed of the workload")
@@ -478,7 +478,11 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		case opAcked:
 			res.OpsSent++
 			res.OpsAcked++
-			if !op.step {
+			if op.step {
+				if miss := r.screens[op.meeting] - op.peerSeen.Load(); miss > 0 {
+					res.StepsMissed += int64(miss)
+				}
+			} else {
 				switch {
 				case op.projSeen.Load():
 				case r.projectorGone(op):

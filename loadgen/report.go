@@ -79,6 +79,10 @@ type Result struct {
 	// edits a connected projector did not get.
 	ProjectorGone int   `json:"projectorGone"`
 	PeersMissed   int64 `json:"peerDeliveriesMissed"`
+	// StepsMissed is the step changes (acked) that a screen of their
+	// meeting, connected when the measured phase began, never saw: one per
+	// screen and step change.
+	StepsMissed int64 `json:"stepDeliveriesMissed"`
 
 	ServerCPUSec      float64 `json:"serverCpuSec"` // during the measured phase
 	ServerCPUPercent  float64 `json:"serverCpuPercent"`
@@ -137,6 +141,8 @@ func rows() []row {
 		{"ops lost", func(r *Result) float64 { return float64(r.OpsLost) }, "", true},
 		{"projector missed", func(r *Result) float64 { return float64(r.ProjectorMissed) }, "", true},
 		{"unseen, projector closed", func(r *Result) float64 { return float64(r.ProjectorGone) }, "", true},
+		{"peer deliveries missed", func(r *Result) float64 { return float64(r.PeersMissed) }, "", true},
+		{"step deliveries missed", func(r *Result) float64 { return float64(r.StepsMissed) }, "", true},
 		{"disconnections", func(r *Result) float64 { return float64(r.Disconnections) }, "", true},
 		{"reconnections", func(r *Result) float64 { return float64(r.Reconnections) }, "", false},
 		{"ops re-sent", func(r *Result) float64 { return float64(r.OpsResent) }, "", true},

@@ -74,8 +74,9 @@ func checkRun(t *testing.T, cfg *config, res *Result, drops int64) (edits uint64
 	if len(res.OpsRefused) != 0 || res.OpsLost != 0 || res.OpsUnsent != 0 {
 		t.Errorf("refused %v, lost %d, unsent %d", res.OpsRefused, res.OpsLost, res.OpsUnsent)
 	}
-	if res.ProjectorMissed != 0 || res.ProjectorGone != 0 || res.PeersMissed != 0 {
-		t.Errorf("projector missed %d (%d with it closed), peer deliveries missed %d", res.ProjectorMissed, res.ProjectorGone, res.PeersMissed)
+	if res.ProjectorMissed != 0 || res.ProjectorGone != 0 || res.PeersMissed != 0 || res.StepsMissed != 0 {
+		t.Errorf("projector missed %d (%d with it closed), peer deliveries missed %d, step deliveries missed %d",
+			res.ProjectorMissed, res.ProjectorGone, res.PeersMissed, res.StepsMissed)
 	}
 	edits = uint64(res.OpsPlanned - waveOps)
 	if res.LatProjector.Count != edits || res.LatAck.Count != uint64(res.OpsPlanned) {
@@ -221,6 +222,10 @@ func TestClosedProjectorCountedApart(t *testing.T) {
 	}
 	if res.OpsAcked != res.OpsPlanned || res.PeersMissed != 0 {
 		t.Errorf("acked %d of %d, peer deliveries missed %d", res.OpsAcked, res.OpsPlanned, res.PeersMissed)
+	}
+	// Closed before the first step change, the projector saw none of them.
+	if want := int64(len(cfg.wl.Waves())); res.StepsMissed != want {
+		t.Errorf("step deliveries missed %d, want %d: the closed projector's", res.StepsMissed, want)
 	}
 	if took := time.Since(began); took > cfg.wl.Duration+cfg.drain/2 {
 		t.Errorf("the run took %v: it waited for frames a closed projector cannot get", took)
