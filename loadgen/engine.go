@@ -144,6 +144,7 @@ type runner struct {
 	errorFrames map[string]int
 
 	hAck, hProj, hPeer, hStep, hLag Histogram
+	hAway                           Histogram   // a reconnected client: from the drop to its resumed connection
 	hAckCalm, hProjCalm             Histogram   // edits planned outside the step changes (nearStep false)
 	hWaves                          []Histogram // hStep, one per step change (wave)
 

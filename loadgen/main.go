@@ -445,6 +445,7 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		LatAckCalm:       r.hAckCalm.Summary(),
 		LatProjectorCalm: r.hProjCalm.Summary(),
 		DispatchLag:      r.hLag.Summary(),
+		TimeAway:         r.hAway.Summary(),
 		GeneratorCPUSec:  (rusageCPU(ru1) - rusageCPU(ru0)).Seconds(),
 	}
 	for w := range r.hWaves {

@@ -93,7 +93,7 @@ func (c *client) ended(s *session, err error) {
 	}
 	c.mu.Unlock()
 	if retry {
-		go c.reconnect(tooSlow(err))
+		go c.reconnect(tooSlow(err), time.Now())
 	}
 }
 
@@ -101,8 +101,9 @@ func (c *client) ended(s *session, err error) {
 // ended, then sends again, in order, every op not answered yet (the same
 // ids: our server answers an op it already has with its ack) and the ops
 // made meanwhile. It gives up when the measured phase is over, when we
-// close c, or after maxReconnects attempts.
-func (c *client) reconnect(slow bool) {
+// close c, or after maxReconnects attempts. dropped is when the connection
+// before ended.
+func (c *client) reconnect(slow bool, dropped time.Time) {
 	r := c.r
 	for n := 0; n < maxReconnects; n++ {
 		wait := backoff(n, slow)
@@ -153,6 +154,7 @@ func (c *client) reconnect(slow bool) {
 		c.resendLocked(s)
 		c.sendMu.Unlock()
 		r.reconnects.Add(1)
+		r.hAway.Record(time.Since(dropped))
 		return
 	}
 	c.sendMu.Lock()

@@ -49,6 +49,11 @@ func TestReconnectResumes(t *testing.T) {
 	cfg := smokeConfig(Workload{Meetings: 3, Participants: 25, GroupSize: 10, Seed: 5})
 	res := runWithDrops(t, targetServer, cfg, 400*time.Millisecond, dropSome)
 	checkRun(t, cfg, res, 4)
+	// Dropped by the network, not closed as too slow: each waited out a
+	// backoff of 0.25–0.5 s before reconnecting.
+	if away := res.TimeAway; away.Count != 4 || away.P50ms < 250 || away.MaxMs > 5000 {
+		t.Errorf("time away %+v: want 4 reconnections, each after 0.25 s or more", away)
+	}
 	if res.ResumedBySnap != 0 {
 		t.Errorf("%d reconnections answered by a snapshot: each client was a few ops behind, the changes should do", res.ResumedBySnap)
 	}

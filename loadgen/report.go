@@ -31,6 +31,10 @@ type Result struct {
 	// OpsResent is the ops written again after a reconnection: sent before
 	// it and not answered, or made while the client was reconnecting.
 	OpsResent int64 `json:"opsResent"`
+	// TimeAway is, for each reconnection, the time from the drop to the
+	// resumed connection (our server's welcome; centrifuge's subscriptions
+	// confirmed): the backoff, the dial and the hello.
+	TimeAway LatencySummary `json:"reconnectTimeAway"`
 
 	OpsPlanned int            `json:"opsPlanned"`
 	OpsSent    int            `json:"opsSent"`
@@ -146,6 +150,7 @@ func rows() []row {
 		{"disconnections", func(r *Result) float64 { return float64(r.Disconnections) }, "", true},
 		{"reconnections", func(r *Result) float64 { return float64(r.Reconnections) }, "", false},
 		{"ops re-sent", func(r *Result) float64 { return float64(r.OpsResent) }, "", true},
+		{"time away p99", func(r *Result) float64 { return r.TimeAway.P99ms }, "ms", true},
 		{"server CPU s", func(r *Result) float64 { return r.ServerCPUSec }, "", true},
 		{"server CPU %", func(r *Result) float64 { return r.ServerCPUPercent }, "", true},
 		{"server peak RSS MiB", func(r *Result) float64 { return r.ServerPeakRSSMiB }, "", true},
