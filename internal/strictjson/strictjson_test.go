@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reference is what Decode must agree with: a new Decoder for each input,
@@ -25,6 +26,8 @@ func reference(data []byte, v any) error {
 	return nil
 }
 
+// target has a field of each kind the meeting's ops, snapshots and the
+// hub's frames decode into.
 type target struct {
 	Type    string           `json:"type"`
 	ID      string           `json:"id"`
@@ -32,6 +35,26 @@ type target struct {
 	Tags    []string         `json:"tags"`
 	Inner   *struct{ A int } `json:"inner"`
 	Payload json.RawMessage  `json:"payload"`
+
+	Flag  bool                       `json:"flag"`
+	Seq   uint64                     `json:"seq"`
+	Step  step                       `json:"step"`
+	At    time.Time                  `json:"at"`
+	Until *time.Time                 `json:"until"`
+	Pair  [2]string                  `json:"pair"`
+	Names map[string]string          `json:"names"`
+	Group map[string]*member         `json:"group"`
+	List  []member                   `json:"list"`
+	Raw   map[string]json.RawMessage `json:"raw"`
+	Any   any                        `json:"any"`
+}
+
+type step string
+
+type member struct {
+	ID      string `json:"id"`
+	Present bool   `json:"present"`
+	Rank    int    `json:"rank,omitempty"`
 }
 
 var inputs = []string{
@@ -61,6 +84,54 @@ var inputs = []string{
 	`{"n":1e2}`,
 	`{"n":12`,
 	`12`,
+	// The other kinds, well formed and not.
+	`{"flag":true,"seq":18446744073709551615,"step":"IV"}`,
+	`{"seq":18446744073709551616}`, // overflows
+	`{"seq":-1}`,
+	`{"n":1.5}`,
+	`{"n":9223372036854775808}`,
+	`{"flag":"true"}`,
+	`{"flag":null,"n":null,"tags":null,"inner":null,"until":null}`,
+	`{"at":"2026-06-27T18:42:10.123Z","until":"2026-06-27T20:00:00+02:00"}`,
+	`{"at":"2026-06-27"}`,
+	`{"at":"2026-06-27T18:42:10Z ","until":"not a time"}`,
+	`{"at":null}`,
+	`{"pair":["a","b"]}`,
+	`{"pair":["a"]}`,
+	`{"pair":["a","b","c"]}`,
+	`{"pair":"ab"}`,
+	`{"names":{"a":"x","b":"y"},"group":{"m1":{"id":"m1","present":true},"m2":null}}`,
+	`{"group":{"m1":{"id":"m1","absent":true}}}`, // unknown field, nested
+	`{"list":[{"id":"a"},{"id":"b","rank":2}]}`,
+	`{"list":[{"id":"a","rank":"2"}]}`,
+	`{"raw":{"x":{"deep":[1,"two",null]},"y":"z"},"any":{"k":[1,2.5,"s",true,null]}}`,
+	`{"any":12345678901234567890}`,
+	`{"TYPE":"upper","Id":"mixed"}`, // encoding/json matches names whatever their case
+	`{"type":"a","type":"b"}`,       // a repeated name: the last wins
+	`{"n":1,"N":2}`,
+	`{"inner":{"A":1},"inner":{"a":3}}`,
+	`{"tags":["a","b"],"tags":["c"]}`,
+	`{"names":{"a":"1"},"names":{"b":"2"}}`,
+	`{"group":{"m":{"id":"x"}},"group":{"m":{"present":true}}}`,
+	`{"list":[{"id":"a","rank":1}],"list":[{"present":true}]}`,
+	`{"pair":["a","b"],"pair":["c"]}`,
+	`{"at":"2026-06-27T18:42:10Z","at":null}`,
+	`{"until":"2026-06-27T18:42:10Z","until":null}`,
+	`{"type":"\u00e9\ud83d\ude00\n\t\"\\\/"}`,
+	`{"type":"\ud800"}`, // a lone surrogate
+	"{\"type\":\"a\u0000b\"}",
+	`{"names":{"":"empty key"}}`,
+	`{"tags":["a",1]}`,
+	`{"inner":{"A":1,"a":2}}`,
+	`{"step":5}`,
+	`{"n":-0}`,
+	`{"n":1E+2}`,
+	`{"id":"x",}`,
+	`{,}`,
+	`{"id":'x'}`,
+	`[]`,
+	`"just a string"`,
+	`true`,
 }
 
 // check decodes in with Decode and reference and fails unless both
