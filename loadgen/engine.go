@@ -40,7 +40,7 @@ type opRecord struct {
 	ackLat   atomic.Int64 // edit→ack, ns
 	state    atomic.Uint32
 	projSeen atomic.Bool
-	peerSeen atomic.Int32 // an edit: group peers that saw it; a step change: screens
+	seenBy   atomic.Int32 // clients that saw it: an edit's group peers, a step change's screens
 	step     bool         // a facilitator's step change (seen by every connection)
 	nearStep bool         // an edit planned within stepWindow after a step change
 	meeting  int32        // index
@@ -70,12 +70,17 @@ type meetingRun struct {
 	participants []*client
 	projector    *client
 	facilitators [2]*client
-	ops          []int // the op indexes of this meeting
 
 	// Our server: the reconnections of this meeting's clients that were
 	// answered by a snapshot (see resumedBySnapshot).
 	resumeMu sync.Mutex
 	resumes  []resumeSnap
+}
+
+// clients lists every client of the meeting: its facilitators, its
+// projector, then its participants.
+func (m *meetingRun) clients() []*client {
+	return append([]*client{m.facilitators[0], m.facilitators[1], m.projector}, m.participants...)
 }
 
 // client is one WebSocket of the run.
@@ -119,9 +124,7 @@ type runner struct {
 	cfBase  uint64 // centrifuge: command id of op 0 (1 is connect, 2 up to cfBase-1 the subscriptions)
 	runTag  string // tells this run's meetings apart on a shared server
 
-	// meetingOps lists each meeting's op indexes (a meetingRun takes its
-	// list when it is made).
-	meetingOps [][]int
+	meetingOps [][]int // each meeting's op indexes
 
 	meetings  []*meetingRun
 	groupSize []map[int32]int32 // meeting → group → connected participants
@@ -511,7 +514,7 @@ func (c *client) seenAt(i int, at int64) {
 	lat := time.Duration(at - sent)
 	switch {
 	case op.step:
-		op.peerSeen.Add(1)
+		op.seenBy.Add(1)
 		r.hStep.Record(lat)
 		r.hWaves[(i-len(r.plan))/len(r.meetings)].Record(lat)
 	case c.role == roleProjector:
@@ -522,7 +525,7 @@ func (c *client) seenAt(i int, at int64) {
 			}
 		}
 	case c.role == roleParticipant && c.group == op.group && c.idx != op.sender:
-		op.peerSeen.Add(1)
+		op.seenBy.Add(1)
 		r.hPeer.Record(lat)
 	}
 }
@@ -785,7 +788,7 @@ func (r *runner) settled() bool {
 			if !op.projSeen.Load() && !r.projectorGone(op) {
 				return false // a closed projector will not see it: do not wait for it
 			}
-			if op.peerSeen.Load() < r.peersOf(op) {
+			if op.seenBy.Load() < r.peersOf(op) {
 				return false
 			}
 		}
@@ -807,14 +810,13 @@ func (r *runner) countGroups() {
 	r.screens = make([]int32, len(r.meetings))
 	for k, m := range r.meetings {
 		r.groupSize[k] = map[int32]int32{}
-		for _, c := range m.participants {
-			if c.sess.Load() != nil {
-				r.groupSize[k][c.group]++
+		for _, c := range m.clients() {
+			if c.sess.Load() == nil {
+				continue
 			}
-		}
-		for _, c := range append([]*client{m.projector, m.facilitators[0], m.facilitators[1]}, m.participants...) {
-			if c.sess.Load() != nil {
-				r.screens[k]++
+			r.screens[k]++
+			if c.role == roleParticipant {
+				r.groupSize[k][c.group]++
 			}
 		}
 	}
@@ -875,11 +877,7 @@ func (r *runner) closeAll() {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 256)
 	for _, m := range r.meetings {
-		all := append([]*client{m.projector, m.facilitators[0], m.facilitators[1]}, m.participants...)
-		for _, c := range all {
-			if c == nil {
-				continue
-			}
+		for _, c := range m.clients() {
 			// Under sendMu: a reconnection either sees byUs before making
 			// its connection the current one, or made it so already.
 			c.sendMu.Lock()

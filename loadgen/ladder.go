@@ -34,9 +34,7 @@ func parseRates(s string) ([]float64, error) {
 // is not part of it: past the rate a target keeps up with, its latency
 // grows with the run's length; the table shows it beside.
 func held(r *Result) bool {
-	return r.ConnectionsHeld == r.Connections && r.ConnectFailures == 0 && r.Disconnections == 0 &&
-		r.OpsSent == r.OpsPlanned && r.OpsAcked == r.OpsPlanned && r.OpsLost == 0 && r.OpsUnsent == 0 &&
-		sumCounts(r.OpsRefused) == 0
+	return allAnswered(r) && r.Disconnections == 0
 }
 
 // carried tells whether a run brought its workload whole to the screens,
@@ -46,9 +44,16 @@ func held(r *Result) bool {
 // closed reconnected and resumed. What a user of the meeting would see: the
 // rate a target carries even if it sheds a slow client now and then.
 func carried(r *Result) bool {
-	return r.ConnectionsHeld == r.Connections && r.ConnectFailures == 0 && r.Disconnections == r.Reconnections &&
+	return allAnswered(r) && r.Disconnections == r.Reconnections &&
+		r.ProjectorMissed == 0 && r.ProjectorGone == 0 && r.PeersMissed == 0 && r.StepsMissed == 0
+}
+
+// allAnswered: every connection opened and open at the end, every planned
+// op sent and acked (none refused, lost or unsent).
+func allAnswered(r *Result) bool {
+	return r.ConnectionsHeld == r.Connections && r.ConnectFailures == 0 &&
 		r.OpsSent == r.OpsPlanned && r.OpsAcked == r.OpsPlanned && r.OpsLost == 0 && r.OpsUnsent == 0 &&
-		sumCounts(r.OpsRefused) == 0 && r.ProjectorMissed == 0 && r.ProjectorGone == 0 && r.PeersMissed == 0 && r.StepsMissed == 0
+		sumCounts(r.OpsRefused) == 0
 }
 
 // ladderRates is the rates (increasing) and the targets (in the tables'

@@ -330,8 +330,7 @@ func (r *runner) waitQuiet(ctx context.Context) time.Duration {
 func (r *runner) allClients() []*client {
 	var out []*client
 	for _, m := range r.meetings {
-		out = append(out, m.facilitators[0], m.facilitators[1], m.projector)
-		out = append(out, m.participants...)
+		out = append(out, m.clients()...)
 	}
 	return out
 }
@@ -480,7 +479,7 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 			res.OpsSent++
 			res.OpsAcked++
 			if op.step {
-				if miss := r.screens[op.meeting] - op.peerSeen.Load(); miss > 0 {
+				if miss := r.screens[op.meeting] - op.seenBy.Load(); miss > 0 {
 					res.StepsMissed += int64(miss)
 				}
 			} else {
@@ -491,7 +490,7 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 				default:
 					res.ProjectorMissed++
 				}
-				if miss := r.peersOf(op) - op.peerSeen.Load(); miss > 0 {
+				if miss := r.peersOf(op) - op.seenBy.Load(); miss > 0 {
 					res.PeersMissed += int64(miss)
 				}
 			}

@@ -204,7 +204,7 @@ func (r *runner) resumedBySnapshot(c *client, before, upto uint64) {
 	m.resumeMu.Lock()
 	defer m.resumeMu.Unlock()
 	m.resumes = append(m.resumes, rs)
-	for _, i := range m.ops {
+	for _, i := range r.meetingOps[m.idx] {
 		if seq := r.ops[i].seq; seq > before && seq <= upto {
 			c.seenAt(i, rs.at)
 		}

@@ -25,7 +25,7 @@ func defaultBinomes() []string {
 // newMeetingRun makes the clients of meeting k (not connected yet).
 func (r *runner) newMeetingRun(k int) *meetingRun {
 	wl := r.cfg.wl
-	m := &meetingRun{idx: k, participants: make([]*client, wl.Participants), ops: r.meetingOps[k]}
+	m := &meetingRun{idx: k, participants: make([]*client, wl.Participants)}
 	m.projector = &client{r: r, m: m, role: roleProjector, group: -1}
 	for i := range m.facilitators {
 		m.facilitators[i] = &client{r: r, m: m, role: roleFacilitator, idx: int32(i), group: -1}
