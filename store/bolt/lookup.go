@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -9,9 +10,10 @@ import (
 	"github.com/boucle/designation/store"
 )
 
-// Lookup implements store.IDLookup from the meeting's op-id index, which a
-// trim leaves in place: a restarted hub asks it for a re-sent op whose id it
-// did not replay, to ack it with its seq rather than refuse it.
+// Lookup implements store.IDLookup: a restarted hub asks it for a re-sent
+// op whose id it did not replay, to ack it with its seq rather than refuse
+// it. The ids of trimmed ops are in the meeting's ids bucket; an op still
+// in the log (at most the ops since the last trim) is found by reading it.
 func (l *Log) Lookup(ctx context.Context, meeting, id string) (seq uint64, ok bool, err error) {
 	if err := store.CheckMeetingID(meeting); err != nil {
 		return 0, false, err
@@ -27,17 +29,33 @@ func (l *Log) Lookup(ctx context.Context, meeting, id string) (seq uint64, ok bo
 		if mb == nil {
 			return nil
 		}
-		ids := mb.Bucket(idsBucket)
-		if ids == nil {
+		if ids := mb.Bucket(idsBucket); ids != nil {
+			if v := ids.Get([]byte(id)); v != nil {
+				seq, ok = readSeq(v), true
+				return nil
+			}
+		}
+		ops := mb.Bucket(opsBucket)
+		if ops == nil {
 			return nil
 		}
-		if v := ids.Get([]byte(id)); v != nil {
-			seq, ok = readSeq(v), true
-		}
-		return nil
+		return ops.ForEach(func(k, v []byte) error {
+			got, err := decodeID(v)
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", readSeq(k), err)
+			}
+			if got == id {
+				seq, ok = readSeq(k), true
+				return errFound
+			}
+			return nil
+		})
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errFound) {
 		return 0, false, fmt.Errorf("bolt: lookup in %s: %w", meeting, err)
 	}
 	return seq, ok, nil
 }
+
+// errFound stops a ForEach at what it looked for.
+var errFound = errors.New("found")
