@@ -2,10 +2,12 @@ package bolt
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.etcd.io/bbolt"
 
 	"github.com/boucle/designation/store"
@@ -191,5 +193,36 @@ func TestIDsOfAnEarlierFileLayout(t *testing.T) {
 	}
 	for i, e := range es {
 		checkDup(t, l, "m", e.ID, uint64(i+1))
+	}
+}
+
+// BenchmarkTrim trims 500 ops (a snapshot's worth, as the hub does) from
+// meetings of up to 4,000 ops (a new meeting every 8 trims, so the figure
+// does not grow with b.N), with op ids as browsers make them (UUIDv4): the
+// trim writes their ids into the meeting's id index, a tree of random keys
+// where 500 ids land on nearly as many leaves once it is large.
+func BenchmarkTrim(b *testing.B) {
+	l := openTemp(b, Options{})
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		m := fmt.Sprintf("m-%d", i/8)
+		i++
+		es := make([]store.Entry, 500)
+		for j := range es {
+			es[j] = store.Entry{ID: uuid.NewString(), Data: []byte(`{"type":"quality.add","payload":{"text":"quelque chose"}}`)}
+		}
+		got, err := l.Append(ctx, m, es)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := l.SaveSnapshot(ctx, m, got[len(got)-1].Seq, []byte("state")); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := l.Trim(ctx, m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
