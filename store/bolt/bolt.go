@@ -368,12 +368,8 @@ func (l *Log) idsOf(meeting string, ops *bbolt.Bucket) (*opIDs, error) {
 	}
 	ix := &opIDs{seqs: map[string]uint64{}, used: now}
 	if ops != nil {
-		err := ops.ForEach(func(k, v []byte) error {
-			id, err := decodeID(v)
-			if err != nil {
-				return fmt.Errorf("seq %d: %w", readSeq(k), err)
-			}
-			ix.seqs[id] = readSeq(k)
+		err := forEachOpID(ops, math.MaxUint64, func(k, id []byte) error {
+			ix.seqs[string(id)] = readSeq(k)
 			return nil
 		})
 		if err != nil {
@@ -439,20 +435,37 @@ func encodeOp(id string, data []byte) []byte {
 }
 
 func decodeOp(v []byte) (id string, data []byte, err error) {
-	n, w := binary.Uvarint(v)
-	if w <= 0 || uint64(len(v)-w) < n {
-		return "", nil, errors.New("corrupt op record")
+	idb, data, err := splitOp(v)
+	if err != nil {
+		return "", nil, err
 	}
-	return string(v[w : w+int(n)]), bytes.Clone(v[w+int(n):]), nil
+	return string(idb), bytes.Clone(data), nil
 }
 
-// decodeID is the op id of an op record.
-func decodeID(v []byte) (string, error) {
+// splitOp is an op record's id and data, in v's memory.
+func splitOp(v []byte) (id, data []byte, err error) {
 	n, w := binary.Uvarint(v)
 	if w <= 0 || uint64(len(v)-w) < n {
-		return "", errors.New("corrupt op record")
+		return nil, nil, errors.New("corrupt op record")
 	}
-	return string(v[w : w+int(n)]), nil
+	return v[w : w+int(n)], v[w+int(n):], nil
+}
+
+// forEachOpID calls fn with the key and the op id (in the transaction's
+// memory: valid until it writes) of each op in ops up to seq upTo, in log
+// order, until fn returns an error.
+func forEachOpID(ops *bbolt.Bucket, upTo uint64, fn func(k, id []byte) error) error {
+	c := ops.Cursor()
+	for k, v := c.First(); k != nil && readSeq(k) <= upTo; k, v = c.Next() {
+		id, _, err := splitOp(v)
+		if err != nil {
+			return fmt.Errorf("seq %d: %w", readSeq(k), err)
+		}
+		if err := fn(k, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func readSeq(v []byte) uint64 {
@@ -746,14 +759,13 @@ func (l *Log) trimTx(tx *bbolt.Tx, meeting string) (deleted bool, err error) {
 		// skip keys.
 		var keys [][]byte
 		var gone []string // the ids of the ops at keys
-		c := ops.Cursor()
-		for k, v := c.First(); k != nil && readSeq(k) <= upTo; k, v = c.Next() {
-			id, err := decodeID(v)
-			if err != nil {
-				return false, fmt.Errorf("seq %d: %w", readSeq(k), err)
-			}
+		err = forEachOpID(ops, upTo, func(k, id []byte) error {
 			keys = append(keys, bytes.Clone(k))
-			gone = append(gone, id)
+			gone = append(gone, string(id))
+			return nil
+		})
+		if err != nil {
+			return false, err
 		}
 		for i, k := range keys {
 			// Files written before kept every id in the ids bucket.

@@ -32,6 +32,25 @@ func idsInBucket(t *testing.T, l *Log, m string) map[string]uint64 {
 	return got
 }
 
+// fileWithOps is a log file in a fresh directory holding, in meeting "m",
+// one op per id, in order (seqs 1, 2, …); the file is closed.
+func fileWithOps(t *testing.T, ids ...string) (path string, es []store.Entry) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "log.db")
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, id := range ids {
+		es = append(es, store.Entry{ID: id, Data: []byte(`{"op":"` + id + `"}`)})
+	}
+	if _, err := l.Append(context.Background(), "m", es); err != nil {
+		t.Fatal(err)
+	}
+	return path, es
+}
+
 // checkDup appends id again and wants it acknowledged as the op at seq.
 func checkDup(t *testing.T, l *Log, m, id string, seq uint64) {
 	t.Helper()
@@ -47,6 +66,14 @@ func checkDup(t *testing.T, l *Log, m, id string, seq uint64) {
 	}
 }
 
+// checkDups checks each of es, the ops of fileWithOps, with checkDup.
+func checkDups(t *testing.T, l *Log, es []store.Entry) {
+	t.Helper()
+	for i, e := range es {
+		checkDup(t, l, "m", e.ID, uint64(i+1))
+	}
+}
+
 // TestAppendWritesOnlyTheLog: an append writes its ops and not the id
 // index (a random leaf per op); a trim moves the ids of the ops it deletes
 // into the ids bucket. A re-sent op is a duplicate wherever its id is,
@@ -54,19 +81,12 @@ func checkDup(t *testing.T, l *Log, m, id string, seq uint64) {
 // dropped as idle.
 func TestAppendWritesOnlyTheLog(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "log.db")
+	path, es := fileWithOps(t, "a", "b", "c", "d")
 	l, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { l.Close() }()
-	var es []store.Entry
-	for _, id := range []string{"a", "b", "c", "d"} {
-		es = append(es, store.Entry{ID: id, Data: []byte(`{"op":"` + id + `"}`)})
-	}
-	if _, err := l.Append(ctx, "m", es); err != nil {
-		t.Fatal(err)
-	}
 	if got := idsInBucket(t, l, "m"); len(got) != 0 {
 		t.Fatalf("ids bucket after appends = %v, want nothing", got)
 	}
@@ -84,12 +104,7 @@ func TestAppendWritesOnlyTheLog(t *testing.T) {
 	if ix := l.opIDs["m"]; len(ix.seqs) != 2 || ix.seqs["c"] != 3 || ix.seqs["d"] != 4 {
 		t.Fatalf("ids in memory after the trim = %v, want c:3 d:4", ix.seqs)
 	}
-	for _, c := range []struct {
-		id  string
-		seq uint64
-	}{{"a", 1}, {"b", 2}, {"c", 3}, {"d", 4}} {
-		checkDup(t, l, "m", c.id, c.seq)
-	}
+	checkDups(t, l, es)
 
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -97,12 +112,7 @@ func TestAppendWritesOnlyTheLog(t *testing.T) {
 	if l, err = Open(path, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		id  string
-		seq uint64
-	}{{"a", 1}, {"c", 3}, {"d", 4}} {
-		checkDup(t, l, "m", c.id, c.seq)
-	}
+	checkDups(t, l, es)
 
 	// An index unused for opIDsIdle goes at the next sweep, and comes back.
 	l.mu.Lock()
@@ -126,19 +136,7 @@ func TestAppendWritesOnlyTheLog(t *testing.T) {
 // of ops whose ids are already there changes nothing of them.
 func TestIDsOfAnEarlierFileLayout(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "log.db")
-	l, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var es []store.Entry
-	for _, id := range []string{"a", "b", "c", "d"} {
-		es = append(es, store.Entry{ID: id, Data: []byte(`{"op":"` + id + `"}`)})
-	}
-	if _, err := l.Append(ctx, "m", es); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
+	path, es := fileWithOps(t, "a", "b", "c", "d")
 
 	// The earlier layout, as the earlier code left it after a trim behind
 	// a snapshot at 2: every id in the ids bucket, ops 3 and 4 in the log.
@@ -175,13 +173,12 @@ func TestIDsOfAnEarlierFileLayout(t *testing.T) {
 	}
 	db.Close()
 
-	if l, err = Open(path, Options{}); err != nil {
+	l, err := Open(path, Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	for i, e := range es {
-		checkDup(t, l, "m", e.ID, uint64(i+1))
-	}
+	checkDups(t, l, es)
 	if err := l.SaveSnapshot(ctx, "m", 4, []byte("state at 4")); err != nil {
 		t.Fatal(err)
 	}
@@ -191,9 +188,7 @@ func TestIDsOfAnEarlierFileLayout(t *testing.T) {
 	if got := idsInBucket(t, l, "m"); len(got) != 4 || got["a"] != 1 || got["d"] != 4 {
 		t.Fatalf("ids bucket after the trim = %v, want a:1 … d:4", got)
 	}
-	for i, e := range es {
-		checkDup(t, l, "m", e.ID, uint64(i+1))
-	}
+	checkDups(t, l, es)
 }
 
 // BenchmarkTrim trims 500 ops (a snapshot's worth, as the hub does) from

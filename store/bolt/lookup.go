@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"go.etcd.io/bbolt"
 
@@ -39,12 +40,8 @@ func (l *Log) Lookup(ctx context.Context, meeting, id string) (seq uint64, ok bo
 		if ops == nil {
 			return nil
 		}
-		return ops.ForEach(func(k, v []byte) error {
-			got, err := decodeID(v)
-			if err != nil {
-				return fmt.Errorf("seq %d: %w", readSeq(k), err)
-			}
-			if got == id {
+		return forEachOpID(ops, math.MaxUint64, func(k, got []byte) error {
+			if string(got) == id {
 				seq, ok = readSeq(k), true
 				return errFound
 			}

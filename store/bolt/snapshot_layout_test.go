@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -19,19 +18,7 @@ import (
 // to the new place and the old value goes.
 func TestSnapshotOfAnEarlierFileLayout(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "log.db")
-	l, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var entries []store.Entry
-	for _, id := range []string{"a", "b", "c", "d"} {
-		entries = append(entries, store.Entry{ID: id, Data: []byte(`{"op":"` + id + `"}`)})
-	}
-	if _, err := l.Append(ctx, "m", entries); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
+	path, _ := fileWithOps(t, "a", "b", "c", "d")
 
 	// The earlier layout, written as the earlier code did.
 	db, err := bbolt.Open(path, 0o600, nil)
@@ -47,7 +34,7 @@ func TestSnapshotOfAnEarlierFileLayout(t *testing.T) {
 	}
 	db.Close()
 
-	l, err = Open(path, Options{})
+	l, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
