@@ -2,8 +2,9 @@
 // file, fsynced before Append returns. It is the default store of a single
 // server process (see store/redis for several instances).
 //
-// Layout: a bucket "meta" (a mark while a purge's compaction is pending)
-// and a root bucket "meetings" holding one bucket per meeting id, with
+// Layout: a bucket "meta" (the layout's version, and a mark while a
+// purge's compaction is pending) and a root bucket "meetings" holding one
+// bucket per meeting id, with
 //
 //	ops   seq (8 bytes, big-endian, so keys sort in log order) -> uvarint(len(id)) id data
 //	ids   op id -> seq (8 bytes) of the ops trimmed away: de-duplication of re-sent ops
@@ -76,7 +77,22 @@ var (
 	trimKey    = []byte("trim")
 
 	compactPendingKey = []byte("compact-pending")
+	formatKey         = []byte("format")
 )
+
+// fileFormat is the version of the layout this package writes, recorded
+// under formatKey in the meta bucket. It reads every earlier one. Version 2:
+// the ids of the ops still in the log are only in their op records (the ids
+// bucket holds the trimmed ones). Version 1, and files with no version
+// (written before it was recorded): the same, or every id also in the ids
+// bucket. A file of a later version is refused (ErrNewerFormat) rather than
+// misread: a server older than the file would, for example, not see the ids
+// a later layout keeps elsewhere, and take re-sent ops for new ones.
+const fileFormat = 2
+
+// ErrNewerFormat is returned by Open for a file written by a later version
+// of this package, whose layout this one cannot read.
+var ErrNewerFormat = errors.New("file written by a newer version of the server")
 
 const (
 	// readChunk is how many records Read copies out of one read
@@ -232,11 +248,30 @@ func (l *Log) openDB(path string) (*bbolt.DB, error) {
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	// Checked before anything is written: a newer file is left as it is.
+	var version uint64
+	db.View(func(tx *bbolt.Tx) error {
+		if meta := tx.Bucket(metaBucket); meta != nil {
+			version = readSeq(meta.Get(formatKey))
+		}
+		return nil
+	})
+	if version > fileFormat {
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w (layout version %d; this server reads up to %d): run that version or a later one, or restore the copy of the file saved before the upgrade",
+			path, ErrNewerFormat, version, fileFormat)
+	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(metaBucket); err != nil {
+		meta, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
 			return err
 		}
-		_, err := tx.CreateBucketIfNotExists(rootBucket)
+		if version < fileFormat {
+			if err := meta.Put(formatKey, seqKey(fileFormat)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.CreateBucketIfNotExists(rootBucket)
 		return err
 	}); err != nil {
 		db.Close()
