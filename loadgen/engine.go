@@ -43,6 +43,7 @@ type opRecord struct {
 	seenBy   atomic.Int32 // clients that saw it: an edit's group peers, a step change's screens
 	step     bool         // a facilitator's step change (seen by every connection)
 	nearStep bool         // an edit planned within stepWindow after a step change
+	third    int8         // the third of the measured phase it was planned in (0, 1, 2)
 	meeting  int32        // index
 	sender   int32        // participant index, or -1 for a facilitator
 	group    int32        // the sender's group index (-1 for a facilitator)
@@ -150,6 +151,11 @@ type runner struct {
 	hAway                           Histogram   // a reconnected client: from the drop to its resumed connection
 	hAckCalm, hProjCalm             Histogram   // edits planned outside the step changes (nearStep false)
 	hWaves                          []Histogram // hStep, one per step change (wave)
+	// hAckThirds and hProjThirds are hAck and hProj by the third of the
+	// measured phase the op was planned in: a tail that grows over a run
+	// (a long run holds trims, a longer history, bigger lists) shows as
+	// a last third slower than the first.
+	hAckThirds, hProjThirds [3]Histogram
 
 	bufs   sync.Pool
 	httpMu sync.Mutex
@@ -177,8 +183,15 @@ func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
 	r.ops = make([]opRecord, len(r.plan)+len(r.waves)*wl.Meetings)
 	r.hWaves = make([]Histogram, len(r.waves))
 	r.meetingOps = make([][]int, wl.Meetings)
+	third := func(at time.Duration) int8 {
+		if wl.Duration <= 0 {
+			return 0
+		}
+		return int8(min(2, max(0, 3*at/wl.Duration)))
+	}
 	for i, in := range r.plan {
 		r.ops[i].meeting = in.Meeting
+		r.ops[i].third = third(in.At)
 		r.meetingOps[in.Meeting] = append(r.meetingOps[in.Meeting], i)
 		r.ops[i].sender = in.Participant
 		for _, w := range r.waves {
@@ -191,6 +204,7 @@ func newRunner(cfg *config, t *target, stderr io.Writer) *runner {
 		for m := 0; m < wl.Meetings; m++ {
 			op := &r.ops[len(r.plan)+w*wl.Meetings+m]
 			op.step, op.meeting, op.sender, op.group = true, int32(m), -1, -1
+			op.third = third(r.waves[w])
 			r.meetingOps[m] = append(r.meetingOps[m], len(r.plan)+w*wl.Meetings+m)
 		}
 	}
@@ -520,6 +534,7 @@ func (c *client) seenAt(i int, at int64) {
 	case c.role == roleProjector:
 		if op.projSeen.CompareAndSwap(false, true) {
 			r.hProj.Record(lat)
+			r.hProjThirds[op.third].Record(lat)
 			if !op.nearStep {
 				r.hProjCalm.Record(lat)
 			}
@@ -540,6 +555,7 @@ func (c *client) acked(i int, seq uint64) {
 		lat := c.r.since() - op.sentAt.Load()
 		op.ackLat.Store(lat)
 		c.r.hAck.Record(time.Duration(lat))
+		c.r.hAckThirds[op.third].Record(time.Duration(lat))
 		if !op.step && !op.nearStep {
 			c.r.hAckCalm.Record(time.Duration(lat))
 		}

@@ -450,6 +450,10 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 	for w := range r.hWaves {
 		res.LatStepWaves[w] = r.hWaves[w].Summary()
 	}
+	for i := range r.hAckThirds {
+		res.LatAckThirds[i] = r.hAckThirds[i].Summary()
+		res.LatProjectorThirds[i] = r.hProjThirds[i].Summary()
+	}
 	r.mu.Lock()
 	res.OpsRefused = map[string]int{}
 	for k, v := range r.refused {

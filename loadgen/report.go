@@ -74,7 +74,12 @@ type Result struct {
 	// made meanwhile is the difference.
 	LatAckCalm       LatencySummary `json:"latencyEditToAckOutsideSteps"`
 	LatProjectorCalm LatencySummary `json:"latencyEditToProjectorOutsideSteps"`
-	DispatchLag      LatencySummary `json:"generatorDispatchLag"`
+	// LatAckThirds and LatProjectorThirds are LatAck and LatProjector for
+	// the ops planned in each third of the measured phase, in order: over
+	// a long run (trims, longer lists), whether the tail grows.
+	LatAckThirds       [3]LatencySummary `json:"latencyEditToAckByThird"`
+	LatProjectorThirds [3]LatencySummary `json:"latencyEditToProjectorByThird"`
+	DispatchLag        LatencySummary    `json:"generatorDispatchLag"`
 
 	ProjectorMissed int `json:"projectorMissed"` // acked edits their meeting's projector, still connected, never saw
 	// ProjectorGone is the acked edits a projector never saw because the
@@ -134,6 +139,10 @@ func rows() []row {
 		{"edit→projector max", func(r *Result) float64 { return r.LatProjector.MaxMs }, "ms", true},
 		{"edit→ack p99, no step", func(r *Result) float64 { return r.LatAckCalm.P99ms }, "ms", true},
 		{"edit→proj. p99, no step", func(r *Result) float64 { return r.LatProjectorCalm.P99ms }, "ms", true},
+		{"edit→ack p99, 1st third", func(r *Result) float64 { return r.LatAckThirds[0].P99ms }, "ms", true},
+		{"edit→ack p99, 3rd third", func(r *Result) float64 { return r.LatAckThirds[2].P99ms }, "ms", true},
+		{"edit→proj. p99, 1st third", func(r *Result) float64 { return r.LatProjectorThirds[0].P99ms }, "ms", true},
+		{"edit→proj. p99, 3rd third", func(r *Result) float64 { return r.LatProjectorThirds[2].P99ms }, "ms", true},
 		{"edit→group peers p50", func(r *Result) float64 { return r.LatPeers.P50ms }, "ms", true},
 		{"edit→group peers p99", func(r *Result) float64 { return r.LatPeers.P99ms }, "ms", true},
 		{"edit→group peers max", func(r *Result) float64 { return r.LatPeers.MaxMs }, "ms", true},

@@ -97,6 +97,23 @@ func checkRun(t *testing.T, cfg *config, res *Result, drops int64) (edits uint64
 	if calm == 0 || calm >= edits || res.LatAckCalm.Count != calm || res.LatProjectorCalm.Count != calm {
 		t.Errorf("samples outside step changes: ack %d, projector %d, want %d (of %d edits)", res.LatAckCalm.Count, res.LatProjectorCalm.Count, calm, edits)
 	}
+	// Each third of the measured phase has the figures of the ops planned
+	// in it (edits and step changes for the ack, edits for the projector).
+	var ackIn, projIn [3]uint64
+	thirdOf := func(at time.Duration) int { return min(2, int(3*at/cfg.wl.Duration)) }
+	for _, in := range cfg.wl.Plan() {
+		ackIn[thirdOf(in.At)]++
+		projIn[thirdOf(in.At)]++
+	}
+	for _, w := range cfg.wl.Waves() {
+		ackIn[thirdOf(w)] += uint64(cfg.wl.Meetings)
+	}
+	for i := range ackIn {
+		if a, p := res.LatAckThirds[i], res.LatProjectorThirds[i]; projIn[i] == 0 || a.Count != ackIn[i] || p.Count != projIn[i] ||
+			a.MaxMs > res.LatAck.MaxMs || p.MaxMs > res.LatProjector.MaxMs {
+			t.Errorf("third %d: ack %+v, projector %+v; want %d and %d samples (whole run: %+v, %+v)", i, a, p, ackIn[i], projIn[i], res.LatAck, res.LatProjector)
+		}
+	}
 	// Every connection of a meeting sees each of its step changes.
 	perMeeting = uint64(cfg.wl.Participants + 3)
 	if want := uint64(waveOps) * perMeeting; res.LatStep.Count != want {
