@@ -250,12 +250,15 @@ func (l *Log) openDB(path string) (*bbolt.DB, error) {
 	}
 	// Checked before anything is written: a newer file is left as it is.
 	var version uint64
-	db.View(func(tx *bbolt.Tx) error {
+	if err := db.View(func(tx *bbolt.Tx) error {
 		if meta := tx.Bucket(metaBucket); meta != nil {
 			version = readSeq(meta.Get(formatKey))
 		}
 		return nil
-	})
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: read the layout version of %s: %w", path, err)
+	}
 	if version > fileFormat {
 		db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w (layout version %d; this server reads up to %d): run that version or a later one, or restore the copy of the file saved before the upgrade",

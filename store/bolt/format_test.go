@@ -31,19 +31,12 @@ func formatOf(t *testing.T, path string) uint64 {
 // as in a file written before versions were recorded).
 func setFormat(t *testing.T, path string, v uint64) {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	rewrite(t, path, func(tx *bbolt.Tx) error {
 		if v == 0 {
 			return tx.Bucket(metaBucket).Delete(formatKey)
 		}
 		return tx.Bucket(metaBucket).Put(formatKey, seqKey(v))
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 func TestFileRecordsItsFormat(t *testing.T) {

@@ -74,6 +74,33 @@ func checkDups(t *testing.T, l *Log, es []store.Entry) {
 	}
 }
 
+// rewrite changes the closed log file at path with fn, in one bbolt
+// transaction: a layout written by earlier code.
+func rewrite(t *testing.T, path string, fn func(tx *bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshotAndTrim saves a snapshot of meeting "m" at seq and trims the log
+// behind it, as the hub does.
+func snapshotAndTrim(t *testing.T, l *Log, seq uint64, state string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := l.SaveSnapshot(ctx, "m", seq, []byte(state)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Trim(ctx, "m"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAppendWritesOnlyTheLog: an append writes its ops and not the id
 // index (a random leaf per op); a trim moves the ids of the ops it deletes
 // into the ids bucket. A re-sent op is a duplicate wherever its id is,
@@ -92,12 +119,7 @@ func TestAppendWritesOnlyTheLog(t *testing.T) {
 	}
 	checkDup(t, l, "m", "b", 2)
 
-	if err := l.SaveSnapshot(ctx, "m", 2, []byte("state at 2")); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Trim(ctx, "m"); err != nil {
-		t.Fatal(err)
-	}
+	snapshotAndTrim(t, l, 2, "state at 2")
 	if got := idsInBucket(t, l, "m"); len(got) != 2 || got["a"] != 1 || got["b"] != 2 {
 		t.Fatalf("ids bucket after trimming 1..2 = %v, want a:1 b:2", got)
 	}
@@ -135,16 +157,11 @@ func TestAppendWritesOnlyTheLog(t *testing.T) {
 // the ids bucket, trimmed or not. Their ids are still found, and a trim
 // of ops whose ids are already there changes nothing of them.
 func TestIDsOfAnEarlierFileLayout(t *testing.T) {
-	ctx := context.Background()
 	path, es := fileWithOps(t, "a", "b", "c", "d")
 
 	// The earlier layout, as the earlier code left it after a trim behind
 	// a snapshot at 2: every id in the ids bucket, ops 3 and 4 in the log.
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	rewrite(t, path, func(tx *bbolt.Tx) error {
 		mb := tx.Bucket(rootBucket).Bucket([]byte("m"))
 		ids, err := mb.CreateBucketIfNotExists(idsBucket)
 		if err != nil {
@@ -168,10 +185,7 @@ func TestIDsOfAnEarlierFileLayout(t *testing.T) {
 			return err
 		}
 		return mb.Put(trimKey, seqKey(2))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	})
 
 	l, err := Open(path, Options{})
 	if err != nil {
@@ -179,12 +193,7 @@ func TestIDsOfAnEarlierFileLayout(t *testing.T) {
 	}
 	defer l.Close()
 	checkDups(t, l, es)
-	if err := l.SaveSnapshot(ctx, "m", 4, []byte("state at 4")); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Trim(ctx, "m"); err != nil {
-		t.Fatal(err)
-	}
+	snapshotAndTrim(t, l, 4, "state at 4")
 	if got := idsInBucket(t, l, "m"); len(got) != 4 || got["a"] != 1 || got["d"] != 4 {
 		t.Fatalf("ids bucket after the trim = %v, want a:1 … d:4", got)
 	}

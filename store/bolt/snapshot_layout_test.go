@@ -21,18 +21,11 @@ func TestSnapshotOfAnEarlierFileLayout(t *testing.T) {
 	path, _ := fileWithOps(t, "a", "b", "c", "d")
 
 	// The earlier layout, written as the earlier code did.
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	old := binary.BigEndian.AppendUint64(nil, 2)
 	old = append(old, []byte("state at 2")...)
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	rewrite(t, path, func(tx *bbolt.Tx) error {
 		return tx.Bucket(rootBucket).Bucket([]byte("m")).Put(snapKey, old)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	})
 
 	l, err := Open(path, Options{})
 	if err != nil {
