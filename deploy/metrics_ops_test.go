@@ -108,10 +108,10 @@ func waitSeries(t *testing.T, base, what string, cond func(series) bool) series 
 
 // TestMetricsOfAWholeMeeting scrapes the binary's /metrics (behind
 // METRICS_TOKEN) during and after a meeting: connections by role while
-// live and back to zero after, acks, the refusal by code, frames sent,
-// one resume from the history and one from a snapshot, the meeting
-// loaded, bbolt appends timed and sized, no store error; never a meeting
-// id, a secret or a name in the body.
+// live and back to zero after, acks, the refusal by code, every answer
+// timed, frames sent, one resume from the history and one from a
+// snapshot, the meeting loaded, bbolt appends timed and sized, no store
+// error; never a meeting id, a secret or a name in the body.
 func TestMetricsOfAWholeMeeting(t *testing.T) {
 	srv := startForMeeting(t, "METRICS_TOKEN="+metricsToken)
 	for _, bearer := range []string{"", "not-the-token", metricsToken + "x"} {
@@ -123,6 +123,7 @@ func TestMetricsOfAWholeMeeting(t *testing.T) {
 		{name: `designation_meetings_loaded`, value: 0},
 		{name: `designation_ops_acked_total`, value: 0},
 		{name: `designation_store_append_seconds_count{backend="bolt"}`, value: 0},
+		{name: `designation_op_answer_seconds_count{answer="ack"}`, value: 0},
 	})
 
 	m := runMeeting(t, srv.url, func(m *plantedMeeting) {
@@ -146,6 +147,8 @@ func TestMetricsOfAWholeMeeting(t *testing.T) {
 		{name: `designation_resumes_total{from="history"}`, value: 1},
 		{name: `designation_resumes_total{from="snapshot"}`, value: 1},
 		{name: `designation_slow_clients_closed_total`, value: 0},
+		{name: `designation_op_answer_seconds_count{answer="ack"}`, value: after[`designation_ops_acked_total`]},
+		{name: `designation_op_answer_seconds_count{answer="refused"}`, value: float64(m.refusals["not_allowed"]), min: true},
 		{name: `designation_store_append_seconds_count{backend="bolt"}`, value: float64(m.acks), min: true},
 		{name: `designation_store_append_batch_ops_count{backend="bolt"}`, value: float64(m.acks), min: true},
 		{name: `designation_store_append_batch_ops_sum{backend="bolt"}`, value: after[`designation_store_append_batch_ops_count{backend="bolt"}`], min: true},

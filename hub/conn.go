@@ -271,6 +271,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 				return info
 			}
 		}
+		at := time.Now()
 		q, refusal, fatal := h.parseOp(msg.Bytes())
 		h.release(msg) // parseOp copied what it kept
 		if fatal != "" {
@@ -285,7 +286,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 			id := q.op.ID
 			if err := room.call(ctx, func() {
 				if !sub.gone {
-					room.reply(&request{op: &meeting.Op{ID: id}, sub: sub}, res)
+					room.reply(&request{op: &meeting.Op{ID: id}, sub: sub, at: at}, res)
 				}
 			}); err != nil {
 				return info
@@ -293,6 +294,7 @@ func (h *Hub) Serve(ctx context.Context, c *websocket.Conn, cookieSecret func(me
 			continue
 		}
 		q.sub = sub
+		q.at = at
 		select { // bounded ops in flight: backpressure on this client only
 		case sub.inflight <- struct{}{}:
 			q.slot = true

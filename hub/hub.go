@@ -169,11 +169,16 @@ func (o Options) withDefaults() Options {
 // implements it). Its methods are called from the rooms' and connections'
 // goroutines and must not block. Labels are fixed sets: roles and codes.
 type Observer interface {
-	ConnOpened(role string)   // a WebSocket was welcomed
-	ConnClosed(role string)   // a welcomed WebSocket ended
-	SlowClientClosed()        // a connection was closed as too slow (4008)
-	OpAcked()                 // an op was answered with an ack
-	OpRefused(code string)    // an op was answered with a refusal
+	ConnOpened(role string) // a WebSocket was welcomed
+	ConnClosed(role string) // a welcomed WebSocket ended
+	SlowClientClosed()      // a connection was closed as too slow (4008)
+	// OpAcked: an op was answered with an ack; OpRefused: with a refusal.
+	// took is the time from the op reaching the hub (read off its
+	// WebSocket, or submitted over HTTP) to its answer: the checking, the
+	// wait for its meeting, the durable append and the fan-out before the
+	// answer is queued (not its writing to the socket).
+	OpAcked(took time.Duration)
+	OpRefused(code string, took time.Duration)
 	FrameSent()               // a frame was written to a WebSocket
 	Resumed(fromHistory bool) // a hello with a lastSeq was caught up from the history (or had nothing to catch up), or needed a snapshot
 }
@@ -181,13 +186,13 @@ type Observer interface {
 // noObserver is the default Observer: it counts nothing.
 type noObserver struct{}
 
-func (noObserver) ConnOpened(string) {}
-func (noObserver) ConnClosed(string) {}
-func (noObserver) SlowClientClosed() {}
-func (noObserver) OpAcked()          {}
-func (noObserver) OpRefused(string)  {}
-func (noObserver) FrameSent()        {}
-func (noObserver) Resumed(bool)      {}
+func (noObserver) ConnOpened(string)               {}
+func (noObserver) ConnClosed(string)               {}
+func (noObserver) SlowClientClosed()               {}
+func (noObserver) OpAcked(time.Duration)           {}
+func (noObserver) OpRefused(string, time.Duration) {}
+func (noObserver) FrameSent()                      {}
+func (noObserver) Resumed(bool)                    {}
 
 // Errors of the hub's methods.
 var (

@@ -40,6 +40,9 @@ type request struct {
 	sub   *subscriber // WebSocket: the ack or refusal goes to its queue
 	slot  bool        // holds one of sub's in-flight slots
 	reply chan Result // REST: buffered, receives exactly one Result
+	// at is when the op reached the hub (read off its WebSocket, or
+	// submitted): its answer reports the time since (Observer).
+	at time.Time
 }
 
 // histEntry is one applied op, encoded once per lens (see lens.go).
@@ -122,7 +125,7 @@ func (r *Room) ID() string { return r.id }
 // caller sets op.ID, op.Type, op.Actor and op.Payload; the actor stamps At and
 // Seq. The error is non-nil only when the hub stops or ctx ends first.
 func (r *Room) Submit(ctx context.Context, op *meeting.Op) (Result, error) {
-	q := &request{op: op, reply: make(chan Result, 1)}
+	q := &request{op: op, reply: make(chan Result, 1), at: time.Now()}
 	if err := r.enqueue(ctx, q); err != nil {
 		return Result{}, err
 	}
@@ -758,10 +761,11 @@ func (r *Room) drop(s *subscriber, code StatusCode, reason string) {
 
 // reply answers one request.
 func (r *Room) reply(q *request, res Result) {
+	took := time.Since(q.at)
 	if res.Err != nil {
-		r.hub.opts.Observer.OpRefused(string(res.Err.Code))
+		r.hub.opts.Observer.OpRefused(string(res.Err.Code), took)
 	} else {
-		r.hub.opts.Observer.OpAcked()
+		r.hub.opts.Observer.OpAcked(took)
 	}
 	if q.reply != nil {
 		q.reply <- res

@@ -13,6 +13,31 @@ import (
 // value reads the one counter or gauge that c collects.
 func value(t *testing.T, c prometheus.Collector) float64 {
 	t.Helper()
+	out := collectOne(t, c)
+	if out.Counter != nil {
+		return out.Counter.GetValue()
+	}
+	return out.Gauge.GetValue()
+}
+
+// histogram reads the one histogram that c collects: its count, its sum and
+// its cumulative count by upper bound.
+func histogram(t *testing.T, c prometheus.Collector) (count uint64, sum float64, le map[float64]uint64) {
+	t.Helper()
+	h := collectOne(t, c).GetHistogram()
+	if h == nil {
+		t.Fatal("not a histogram")
+	}
+	le = map[float64]uint64{}
+	for _, b := range h.GetBucket() {
+		le[b.GetUpperBound()] = b.GetCumulativeCount()
+	}
+	return h.GetSampleCount(), h.GetSampleSum(), le
+}
+
+// collectOne collects the one metric that c holds.
+func collectOne(t *testing.T, c prometheus.Collector) *dto.Metric {
+	t.Helper()
 	ch := make(chan prometheus.Metric, 1)
 	go func() { c.Collect(ch); close(ch) }()
 	var out dto.Metric
@@ -26,10 +51,7 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	if n != 1 {
 		t.Fatalf("collector gave %d metrics, want 1", n)
 	}
-	if out.Counter != nil {
-		return out.Counter.GetValue()
-	}
-	return out.Gauge.GetValue()
+	return &out
 }
 
 // gaugeValue reads a gathered gauge without labels (a GaugeFunc registered

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/bolt"
@@ -56,6 +60,9 @@ func TestEverySeriesIsThereFromTheStart(t *testing.T) {
 		`designation_connections{role="rapporteur"} 0`,
 		`designation_meetings_loaded 0`,
 		`designation_ops_acked_total 0`,
+		`designation_op_answer_seconds_count{answer="ack"} 0`,
+		`designation_op_answer_seconds_count{answer="refused"} 0`,
+		`designation_op_answer_seconds_bucket{answer="ack",le="0.05"} 0`,
 		`designation_frames_sent_total 0`,
 		`designation_slow_clients_closed_total 0`,
 		`designation_resumes_total{from="history"} 0`,
@@ -85,11 +92,11 @@ func TestCountersMove(t *testing.T) {
 	m.ConnOpened("participant")
 	m.ConnOpened("participant")
 	m.ConnClosed("participant")
-	m.OpAcked()
-	m.OpAcked()
-	m.OpRefused("conflict")
-	m.OpRefused("unavailable")
-	m.OpRefused("unavailable")
+	m.OpAcked(3 * time.Millisecond)
+	m.OpAcked(40 * time.Millisecond)
+	m.OpRefused("conflict", 500*time.Microsecond)
+	m.OpRefused("unavailable", 2*time.Second)
+	m.OpRefused("unavailable", 20*time.Second)
 	m.FrameSent()
 	m.SlowClientClosed()
 	m.Resumed(true)
@@ -118,6 +125,29 @@ func TestCountersMove(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
 		}
 	}
+	type answers struct {
+		count    uint64
+		sum      float64
+		le       map[float64]uint64 // cumulative, at some bounds
+		overflow bool               // an answer slower than the last bound
+	}
+	for label, want := range map[string]answers{
+		"ack":     {count: 2, sum: 0.043, le: map[float64]uint64{0.002: 0, 0.005: 1, 0.03: 1, 0.05: 2, 10: 2}},
+		"refused": {count: 3, sum: 22.0005, le: map[float64]uint64{0.001: 1, 1: 1, 2.5: 2, 10: 2}, overflow: true},
+	} {
+		count, sum, le := histogram(t, m.answerSeconds.WithLabelValues(label).(prometheus.Histogram))
+		if count != want.count || math.Abs(sum-want.sum) > 1e-9 {
+			t.Errorf("answer %s: count %d sum %v, want %d and %v", label, count, sum, want.count, want.sum)
+		}
+		for bound, n := range want.le {
+			if le[bound] != n {
+				t.Errorf("answer %s: %d at or under %vs, want %d", label, le[bound], bound, n)
+			}
+		}
+		if got := le[10] < count; got != want.overflow {
+			t.Errorf("answer %s: slower than the last bound %v, want %v", label, got, want.overflow)
+		}
+	}
 	meetings = 5
 	if got := gaugeValue(t, m, "designation_meetings_loaded"); got != 5 {
 		t.Errorf("meetings after change = %v, want 5 (read at scrape time)", got)
@@ -131,7 +161,7 @@ func TestLabelsStayBounded(t *testing.T) {
 	m := New()
 	for _, code := range []string{"", "Jean Dupont", "jean@example.org", "+33 6 12 34 56 78",
 		strings.Repeat("a", 40), "conflict\n# HELP x", "unavailable"} {
-		m.OpRefused(code)
+		m.OpRefused(code, time.Millisecond)
 	}
 	m.ConnOpened("Marie Curie")
 	_, body := scrape(t, m.Handler(), "")
@@ -151,7 +181,7 @@ func TestLabelsStayBounded(t *testing.T) {
 // TestRequireBearer: /metrics behind a token answers only the right token.
 func TestRequireBearer(t *testing.T) {
 	m := New()
-	m.OpAcked()
+	m.OpAcked(time.Millisecond)
 	tests := []struct {
 		name, token, header string
 		want                int
@@ -185,7 +215,7 @@ func TestRequireBearer(t *testing.T) {
 // registry), so tests and several servers in one process stay apart.
 func TestSeparateRegistries(t *testing.T) {
 	a, b := New(), New()
-	a.OpAcked()
+	a.OpAcked(time.Millisecond)
 	if got := value(t, b.opsAcked); got != 0 {
 		t.Fatalf("second registry sees %v acks", got)
 	}
@@ -304,7 +334,7 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for range 200 {
 				m.ConnOpened("participant")
-				m.OpAcked()
+				m.OpAcked(time.Millisecond)
 				m.FrameSent()
 				m.ConnClosed("participant")
 			}

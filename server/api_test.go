@@ -477,6 +477,8 @@ func TestMetrics(t *testing.T) {
 		`designation_connections\{role="facilitator"\} 1`,
 		`designation_ops_acked_total [1-9]`,
 		`designation_ops_refused_total\{code="not_allowed"\} 1`,
+		`designation_op_answer_seconds_count\{answer="refused"\} 1`,
+		`designation_op_answer_seconds_bucket\{answer="ack",le="\+Inf"\} [1-9]`,
 		`designation_frames_sent_total [1-9]`,
 		`designation_resumes_total\{from="history"\} 1`,
 		`designation_meetings_loaded 1`,
