@@ -362,6 +362,15 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	busy0 := machineBusy()
+	var times0 serverTimes
+	timed := r.t.metricsToken != ""
+	if timed {
+		var err error
+		if times0, err = scrapeServerTimes(ctx, r.t.baseURL, r.t.metricsToken); err != nil {
+			fmt.Fprintf(r.stderr, "%s: no server-side times: %v\n", r.t.kind, err)
+			timed = false
+		}
+	}
 
 	r.start = time.Now()
 	r.measure.Store(true)
@@ -383,6 +392,13 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	busy := machineBusy() - busy0
 	active := activeTime(sending, window, time.Duration(r.lastFrame.Load()))
 	res := r.result(window, active, before, after, ru0, ru1)
+	if timed {
+		if times1, err := scrapeServerTimes(ctx, r.t.baseURL, r.t.metricsToken); err != nil {
+			fmt.Fprintf(r.stderr, "%s: no server-side times: %v\n", r.t.kind, err)
+		} else {
+			res.Server = times1.since(times0)
+		}
+	}
 	res.QuietWaitSec = quiet.Seconds()
 	res.OthersCPUSec = (busy - time.Duration((res.ServerCPUSec+res.GeneratorCPUSec)*float64(time.Second))).Seconds()
 	if res.OthersCPUSec < 0 || r.t.pid == os.Getpid() {

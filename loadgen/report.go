@@ -99,6 +99,10 @@ type Result struct {
 	ServerRSSConnMiB  float64 `json:"serverRssWithConnectionsMiB"`
 	ServerPeakPerConn float64 `json:"serverPeakRssPerConnKiB"`
 	GeneratorCPUSec   float64 `json:"generatorCpuSec"`
+	// Server is our server's own account of the measured phase (its
+	// /metrics): the time from each op read to its ack queued, and each
+	// durable append. Absent for the other targets.
+	Server *ServerTimes `json:"serverTimes,omitempty"`
 	// OthersCPUSec is the CPU time the rest of the machine used during the
 	// measured phase: a shared machine's noise, to read the figures with.
 	OthersCPUSec float64        `json:"othersCpuSec"`
@@ -143,6 +147,9 @@ func rows() []row {
 		{"edit→ack p99, 3rd third", func(r *Result) float64 { return r.LatAckThirds[2].P99ms }, "ms", true},
 		{"edit→proj. p99, 1st third", func(r *Result) float64 { return r.LatProjectorThirds[0].P99ms }, "ms", true},
 		{"edit→proj. p99, 3rd third", func(r *Result) float64 { return r.LatProjectorThirds[2].P99ms }, "ms", true},
+		{"server: read→ack p50", func(r *Result) float64 { return serverFigure(r, func(s *ServerTimes) float64 { return s.AnswerP50ms }) }, "ms", true},
+		{"server: read→ack p99", func(r *Result) float64 { return serverFigure(r, func(s *ServerTimes) float64 { return s.AnswerP99ms }) }, "ms", true},
+		{"server: append p99", func(r *Result) float64 { return serverFigure(r, func(s *ServerTimes) float64 { return s.AppendP99ms }) }, "ms", true},
 		{"edit→group peers p50", func(r *Result) float64 { return r.LatPeers.P50ms }, "ms", true},
 		{"edit→group peers p99", func(r *Result) float64 { return r.LatPeers.P99ms }, "ms", true},
 		{"edit→group peers max", func(r *Result) float64 { return r.LatPeers.MaxMs }, "ms", true},
@@ -170,6 +177,15 @@ func rows() []row {
 	}
 }
 
+// serverFigure is a figure of the server's own account, NaN (shown "–")
+// for a target that gives none.
+func serverFigure(r *Result, f func(*ServerTimes) float64) float64 {
+	if r.Server == nil || r.Server.Acks == 0 {
+		return math.NaN()
+	}
+	return f(r.Server)
+}
+
 // waveP99 is the p99 of the run's slowest (or fastest) step change.
 func waveP99(r *Result, slowest bool) float64 {
 	var v float64
@@ -191,6 +207,8 @@ func sumCounts(m map[string]int) int {
 
 func formatFigure(v float64) string {
 	switch {
+	case math.IsNaN(v):
+		return "–"
 	case v == math.Trunc(v) && math.Abs(v) < 1e15:
 		return fmt.Sprintf("%.0f", v)
 	case math.Abs(v) >= 1000:
@@ -202,11 +220,17 @@ func formatFigure(v float64) string {
 	}
 }
 
-// median of the figure over rounds.
+// median of the figure over rounds (of those that have it: NaN when none
+// has).
 func median(rs []*Result, value func(*Result) float64) float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = value(r)
+	var v []float64
+	for _, r := range rs {
+		if x := value(r); !math.IsNaN(x) {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return math.NaN()
 	}
 	sort.Float64s(v)
 	if len(v)%2 == 1 {
@@ -271,7 +295,12 @@ func printTable(w io.Writer, results []*Result) {
 	for _, rw := range rows() {
 		cells := []string{rw.label}
 		for _, t := range order {
-			cells = append(cells, formatFigure(median(byTarget[t], rw.value))+rw.unit)
+			v := median(byTarget[t], rw.value)
+			if math.IsNaN(v) {
+				cells = append(cells, formatFigure(v))
+				continue
+			}
+			cells = append(cells, formatFigure(v)+rw.unit)
 		}
 		if ratios {
 			b := median(byTarget[targetBare], rw.value)
@@ -281,6 +310,8 @@ func printTable(w io.Writer, results []*Result) {
 				}
 				v := median(byTarget[t], rw.value)
 				switch {
+				case math.IsNaN(b) || math.IsNaN(v):
+					cells = append(cells, "–")
 				case b == 0 && v == 0:
 					cells = append(cells, "=")
 				case b == 0:

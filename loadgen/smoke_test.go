@@ -53,6 +53,9 @@ func TestSmokeAgainstBareHub(t *testing.T) {
 	if res.ServerPeakRSSMiB <= 0 {
 		t.Error("no RSS read from /proc")
 	}
+	if res.Server != nil {
+		t.Errorf("server-side times %+v from the bare hub, which has none", res.Server)
+	}
 }
 
 // checkRun checks what every target must do with the workload: hold every
@@ -144,6 +147,11 @@ func TestSmokeAgainstOurServer(t *testing.T) {
 	checkRun(t, cfg, res, 0)
 	if res.ServerPeakRSSMiB <= 0 || res.ServerCPUSec <= 0 {
 		t.Errorf("server's RSS %v MiB, CPU %v s: not read from its /proc", res.ServerPeakRSSMiB, res.ServerCPUSec)
+	}
+	// Its own account of the measured phase: the ops the generator saw
+	// acked, each timed once, and the appends that made them durable.
+	if s := res.Server; s == nil || s.Acks != uint64(res.OpsAcked) || s.Appends == 0 || s.Appends > s.Acks || s.AnswerP99ms <= 0 {
+		t.Errorf("server-side times %+v, for %d ops acked", s, res.OpsAcked)
 	}
 }
 

@@ -31,6 +31,9 @@ type target struct {
 	baseURL string // http://127.0.0.1:PORT
 	pid     int    // 0: unknown (no CPU and RSS figures)
 	stop    func() error
+	// metricsToken reads our server's /metrics (its own account of each
+	// op's time: serverstats.go); empty for the other targets.
+	metricsToken string
 }
 
 // wsURL is the WebSocket endpoint of the target.
@@ -109,7 +112,16 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 		if err := os.MkdirAll(data, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		return startProcess(ctx, kind, bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, cfg.serverArgs...), data, cfg.targetEnv, stderr)
+		// Its /metrics on the public listener, behind a token of this run
+		// (in its environment, not on its command line; -target-env wins).
+		token := newMetricsToken()
+		env := append([]string{"METRICS_TOKEN=" + token}, cfg.targetEnv...)
+		t, err := startProcess(ctx, kind, bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, cfg.serverArgs...), data, env, stderr)
+		if err != nil {
+			return nil, err
+		}
+		t.metricsToken = token
+		return t, nil
 	case targetCentrifuge:
 		bin := cfg.centrifugeBin
 		if bin == "" {
