@@ -63,6 +63,7 @@ type config struct {
 	targets         []string
 	url             string
 	pid             int
+	urlMetricsToken string // -target url: its /metrics token
 	serverBin       string
 	centrifugeBin   string
 	serverArgs      []string
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	compare := fs.Bool("compare", false, "run the same workload against bare, centrifuge and server in turn, and print each figure as a ratio to bare")
 	fs.StringVar(&cfg.url, "url", "", "base URL of a running server of ours (-target url), e.g. http://127.0.0.1:8080")
 	fs.IntVar(&cfg.pid, "pid", 0, "pid of the server at -url, for its CPU time and RSS (optional)")
+	fs.StringVar(&cfg.urlMetricsToken, "url-metrics-token", "", "METRICS_TOKEN of the server at -url, to read its own op times from its /metrics on that address (optional; default: the METRICS_TOKEN environment variable)")
 	fs.StringVar(&cfg.serverBin, "server-bin", "", "our server binary (default: go build ./server)")
 	fs.StringVar(&cfg.centrifugeBin, "centrifuge-bin", "", "the centrifuge peer binary (default: go build in bench/centrifuge)")
 	serverArgs := fs.String("server-args", "", "extra arguments for our server, space-separated")

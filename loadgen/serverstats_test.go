@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http/httptest"
 	"path/filepath"
@@ -98,5 +99,22 @@ func TestScrapeServerTimes(t *testing.T) {
 	defer bare.Close()
 	if _, err := scrapeServerTimes(ctx, bare.URL, token); err == nil {
 		t.Error("a server without a store's histogram gave times")
+	}
+}
+
+// TestURLTargetMetricsToken: a server of ours already running (-target url)
+// is read with -url-metrics-token, or else METRICS_TOKEN from the
+// environment, as the server itself takes it.
+func TestURLTargetMetricsToken(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("METRICS_TOKEN", "from-env")
+	for _, tc := range []struct{ flag, want string }{{"", "from-env"}, {"from-flag", "from-flag"}} {
+		tg, err := startTarget(ctx, targetURL, &config{url: "http://127.0.0.1:8080/", urlMetricsToken: tc.flag}, t.TempDir(), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tg.metricsToken != tc.want || tg.baseURL != "http://127.0.0.1:8080" {
+			t.Errorf("flag %q: token %q at %s, want %q", tc.flag, tg.metricsToken, tg.baseURL, tc.want)
+		}
 	}
 }

@@ -85,7 +85,11 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 		if cfg.url == "" {
 			return nil, errors.New("target url needs -url")
 		}
-		return &target{kind: kind, baseURL: strings.TrimSuffix(cfg.url, "/"), pid: cfg.pid, stop: func() error { return nil }}, nil
+		token := cfg.urlMetricsToken
+		if token == "" {
+			token = os.Getenv("METRICS_TOKEN")
+		}
+		return &target{kind: kind, baseURL: strings.TrimSuffix(cfg.url, "/"), pid: cfg.pid, stop: func() error { return nil }, metricsToken: token}, nil
 	case targetBare:
 		self, err := os.Executable()
 		if err != nil {
