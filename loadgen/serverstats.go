@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
-	"sort"
+	"slices"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -29,11 +29,7 @@ const (
 
 // newMetricsToken is the bearer token the generator starts our server with,
 // to read its /metrics on the public listener.
-func newMetricsToken() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
-}
+func newMetricsToken() string { return rand.Text() }
 
 // buckets is a Prometheus histogram: cumulative counts by upper bound, in
 // increasing order, the last one +Inf.
@@ -104,11 +100,7 @@ func histogramOf(families map[string]*dto.MetricFamily, name, label, value strin
 		total += h.GetSampleCount()
 	}
 	sum[math.Inf(1)] = total
-	var out buckets
-	for le := range sum {
-		out.le = append(out.le, le)
-	}
-	sort.Float64s(out.le)
+	out := buckets{le: slices.Sorted(maps.Keys(sum))}
 	for _, le := range out.le {
 		out.count = append(out.count, sum[le])
 	}
