@@ -103,6 +103,7 @@ type client struct {
 	down     bool  // the connection dropped and a reconnection is under way (sendMu)
 	inflight []int // ops sent and maybe not answered yet, in order (sendMu; with -reconnect)
 	lastSeq  atomic.Uint64
+	rx       atomic.Int64 // the kernel's receive time of the message its reader is handling (session.lastRx)
 	cfPos    []cfPosition // centrifuge: each subscription's position in its stream
 
 	// Setup ops (not measured) waiting for their ack or refusal.
@@ -150,6 +151,7 @@ type runner struct {
 	hAck, hProj, hPeer, hStep, hLag Histogram
 	hAway                           Histogram   // a reconnected client: from the drop to its resumed connection
 	hAckCalm, hProjCalm             Histogram   // edits planned outside the step changes (nearStep false)
+	hAckRx, hProjRx                 Histogram   // hAck and hProj to the time the kernel received the frame (rxtime.go)
 	hWaves                          []Histogram // hStep, one per step change (wave)
 	// hAckThirds and hProjThirds are hAck and hProj by the third of the
 	// measured phase the op was planned in: a tail that grows over a run
@@ -277,7 +279,9 @@ func (c *client) open(ctx context.Context, resume bool) (*session, error) {
 	r := c.r
 	h := http.Header{}
 	h.Set("Origin", r.t.baseURL)
-	conn, _, err := websocket.Dial(ctx, r.t.wsURL(), &websocket.DialOptions{
+	slot := new(rxSlot)
+	conn, _, err := websocket.Dial(context.WithValue(ctx, rxSlotKey{}, slot), r.t.wsURL(), &websocket.DialOptions{
+		HTTPClient:      wsClient,
 		HTTPHeader:      h,
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -285,7 +289,7 @@ func (c *client) open(ctx context.Context, resume bool) (*session, error) {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
 	conn.SetReadLimit(16 << 20)
-	s := &session{conn: conn, resume: resume, ready: make(chan struct{}), dead: make(chan struct{})}
+	s := &session{conn: conn, rx: slot.stamper(), resume: resume, ready: make(chan struct{}), dead: make(chan struct{})}
 	var hello []byte
 	switch {
 	case r.centrifuge():
@@ -337,6 +341,7 @@ func (c *client) readLoop(s *session) {
 			buf.Reset()
 			_, err = buf.ReadFrom(rd)
 			if err == nil {
+				c.rx.Store(s.lastRx())
 				if c.r.centrifuge() {
 					c.handleCentrifuge(s, buf.Bytes())
 				} else {
@@ -514,11 +519,16 @@ func (c *client) handleCentrifuge(s *session, msg []byte) {
 	}
 }
 
-// seen records that c received op i's changes.
-func (c *client) seen(i int) { c.seenAt(i, c.r.since()) }
+// seen records that c received op i's changes, in the message its reader
+// is handling.
+func (c *client) seen(i int) {
+	at := c.r.since()
+	c.seenAt(i, at, sinceRx(c.rx.Load(), at))
+}
 
-// seenAt records that c received op i's changes at since() = at.
-func (c *client) seenAt(i int, at int64) {
+// seenAt records that c received op i's changes at since() = at, the
+// kernel having received them at rx (0: at at).
+func (c *client) seenAt(i int, at, rx int64) {
 	r := c.r
 	op := &r.ops[i]
 	sent := op.sentAt.Load()
@@ -526,6 +536,7 @@ func (c *client) seenAt(i int, at int64) {
 		return
 	}
 	lat := time.Duration(at - sent)
+	latRx := time.Duration(atSocket(at, rx) - sent)
 	switch {
 	case op.step:
 		op.seenBy.Add(1)
@@ -534,6 +545,7 @@ func (c *client) seenAt(i int, at int64) {
 	case c.role == roleProjector:
 		if op.projSeen.CompareAndSwap(false, true) {
 			r.hProj.Record(lat)
+			r.hProjRx.Record(latRx)
 			r.hProjThirds[op.third].Record(lat)
 			if !op.nearStep {
 				r.hProjCalm.Record(lat)
@@ -552,9 +564,11 @@ func (c *client) acked(i int, seq uint64) {
 		c.r.noteSeq(i, seq)
 	}
 	if op.state.CompareAndSwap(opSent, opAcked) {
-		lat := c.r.since() - op.sentAt.Load()
+		now := c.r.since()
+		lat := now - op.sentAt.Load()
 		op.ackLat.Store(lat)
 		c.r.hAck.Record(time.Duration(lat))
+		c.r.hAckRx.Record(time.Duration(atSocket(now, sinceRx(c.rx.Load(), now)) - op.sentAt.Load()))
 		c.r.hAckThirds[op.third].Record(time.Duration(lat))
 		if !op.step && !op.nearStep {
 			c.r.hAckCalm.Record(time.Duration(lat))

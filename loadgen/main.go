@@ -465,6 +465,7 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		TimeAway:         r.hAway.Summary(),
 		GeneratorCPUSec:  (rusageCPU(ru1) - rusageCPU(ru0)).Seconds(),
 	}
+	res.LatAckAtSocket, res.LatProjectorAtSocket = r.hAckRx.Summary(), r.hProjRx.Summary()
 	for w := range r.hWaves {
 		res.LatStepWaves[w] = r.hWaves[w].Summary()
 	}

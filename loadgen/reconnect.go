@@ -15,6 +15,7 @@ import (
 // after the target closed the one before (-reconnect).
 type session struct {
 	conn      *websocket.Conn
+	rx        rxStamper     // its TCP connection, when reads are time-stamped
 	resume    bool          // a reconnection
 	ready     chan struct{} // closed once it can carry ops (see markReady)
 	readyOnce sync.Once
@@ -206,7 +207,7 @@ func (r *runner) resumedBySnapshot(c *client, before, upto uint64) {
 	m.resumes = append(m.resumes, rs)
 	for _, i := range r.meetingOps[m.idx] {
 		if seq := r.ops[i].seq; seq > before && seq <= upto {
-			c.seenAt(i, rs.at)
+			c.seenAt(i, rs.at, rs.at)
 		}
 	}
 }
@@ -224,7 +225,7 @@ func (r *runner) noteSeq(i int, seq uint64) {
 	op.seq = seq
 	for _, rs := range m.resumes {
 		if seq > rs.before && seq <= rs.upto {
-			rs.c.seenAt(i, rs.at)
+			rs.c.seenAt(i, rs.at, rs.at)
 		}
 	}
 }

@@ -74,6 +74,13 @@ type Result struct {
 	// made meanwhile is the difference.
 	LatAckCalm       LatencySummary `json:"latencyEditToAckOutsideSteps"`
 	LatProjectorCalm LatencySummary `json:"latencyEditToProjectorOutsideSteps"`
+	// LatAckAtSocket and LatProjectorAtSocket are LatAck and LatProjector
+	// to the time the kernel received the frame on the generator's socket
+	// rather than the time the generator read it: without what the
+	// generator's own wait for a CPU adds (rxtime.go). Where the kernel
+	// gives no receive time, a frame counts at the time it was read.
+	LatAckAtSocket       LatencySummary `json:"latencyEditToAckAtSocket"`
+	LatProjectorAtSocket LatencySummary `json:"latencyEditToProjectorAtSocket"`
 	// LatAckThirds and LatProjectorThirds are LatAck and LatProjector for
 	// the ops planned in each third of the measured phase, in order: over
 	// a long run (trims, longer lists), whether the tail grows.
@@ -141,6 +148,8 @@ func rows() []row {
 		{"edit→projector p50", func(r *Result) float64 { return r.LatProjector.P50ms }, "ms", true},
 		{"edit→projector p99", func(r *Result) float64 { return r.LatProjector.P99ms }, "ms", true},
 		{"edit→projector max", func(r *Result) float64 { return r.LatProjector.MaxMs }, "ms", true},
+		{"edit→ack p99, at socket", func(r *Result) float64 { return r.LatAckAtSocket.P99ms }, "ms", true},
+		{"edit→proj. p99, at socket", func(r *Result) float64 { return r.LatProjectorAtSocket.P99ms }, "ms", true},
 		{"edit→ack p99, no step", func(r *Result) float64 { return r.LatAckCalm.P99ms }, "ms", true},
 		{"edit→proj. p99, no step", func(r *Result) float64 { return r.LatProjectorCalm.P99ms }, "ms", true},
 		{"edit→ack p99, 1st third", func(r *Result) float64 { return r.LatAckThirds[0].P99ms }, "ms", true},

@@ -85,6 +85,13 @@ func checkRun(t *testing.T, cfg *config, res *Result, drops int64) (edits uint64
 	if res.LatProjector.Count != edits || res.LatAck.Count != uint64(res.OpsPlanned) {
 		t.Errorf("projector samples %d, ack samples %d, for %d edits", res.LatProjector.Count, res.LatAck.Count, edits)
 	}
+	// The same latencies to the time the kernel received each frame: as
+	// many samples, none later than when the generator handled it.
+	for _, l := range []struct{ sock, read LatencySummary }{{res.LatAckAtSocket, res.LatAck}, {res.LatProjectorAtSocket, res.LatProjector}} {
+		if l.sock.Count != l.read.Count || l.sock.P50ms > l.read.P50ms || l.sock.P99ms > l.read.P99ms || l.sock.MaxMs > l.read.MaxMs {
+			t.Errorf("at the socket %+v, as handled %+v: want as many samples, none later", l.sock, l.read)
+		}
+	}
 	// The edits planned outside the second after each step change have
 	// their own figures (the run has step changes, so fewer of them).
 	var calm uint64
