@@ -41,6 +41,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +69,7 @@ type config struct {
 	centrifugeBin   string
 	serverArgs      []string
 	targetEnv       []string // KEY=VALUE for every target process
+	generatorNice   int      // the generator's nice value; targets start at 0 (nice.go)
 	dialConcurrency int
 	connectTimeout  time.Duration
 	drain           time.Duration
@@ -94,6 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.centrifugeBin, "centrifuge-bin", "", "the centrifuge peer binary (default: go build in bench/centrifuge)")
 	serverArgs := fs.String("server-args", "", "extra arguments for our server, space-separated")
 	targetEnv := fs.String("target-env", "", "environment of every target process (our server, the bare hub, the centrifuge peer), space-separated KEY=VALUE, e.g. \"GOGC=400 GOMEMLIMIT=520MiB\"; the generator keeps its own")
+	fs.IntVar(&cfg.generatorNice, "generator-nice", 0, "run the generator at this nice value (1–19) and start every target at 0, so that the targets get the CPUs first, as a server whose clients have CPUs of their own (Linux, as root: the targets start below the generator's niceness)")
 	fs.IntVar(&cfg.wl.Meetings, "meetings", 10, "meetings")
 	fs.IntVar(&cfg.wl.Participants, "participants", 100, "participants per meeting")
 	fs.IntVar(&cfg.wl.GroupSize, "group", 10, "participants per breakout group (relays; our server splits by itself)")
@@ -169,6 +172,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.targets = []string{*target}
 	if *compare {
 		cfg.targets = []string{targetBare, targetCentrifuge, targetServer}
+	}
+	if cfg.generatorNice < 0 || cfg.generatorNice > 19 {
+		return errors.New("generator-nice must be between 0 and 19")
+	}
+	if cfg.generatorNice > 0 {
+		if err := setOwnNice(cfg.generatorNice); err != nil {
+			return err
+		}
 	}
 	if err := raiseFileLimit(cfg.wl.Connections() + 512); err != nil {
 		return err
@@ -466,6 +477,14 @@ func (r *runner) result(window, active time.Duration, before, after procStats, r
 		GeneratorCPUSec:  (rusageCPU(ru1) - rusageCPU(ru0)).Seconds(),
 	}
 	res.LatAckAtSocket, res.LatProjectorAtSocket = r.hAckRx.Summary(), r.hProjRx.Summary()
+	if lo, _, err := niceRange("self"); err == nil {
+		res.GeneratorNice = lo
+	}
+	if r.t.pid > 0 {
+		if _, hi, err := niceRange(strconv.Itoa(r.t.pid)); err == nil {
+			res.TargetNice = hi
+		}
+	}
 	for w := range r.hWaves {
 		res.LatStepWaves[w] = r.hWaves[w].Summary()
 	}

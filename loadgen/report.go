@@ -19,6 +19,11 @@ type Result struct {
 	// TargetEnv is the environment given to the target (-target-env).
 	TargetEnv []string    `json:"targetEnv,omitempty"`
 	Workload  WorkloadOut `json:"workload"`
+	// GeneratorNice is the lowest nice value among the generator's threads,
+	// TargetNice the highest among the target's, at the end of the
+	// measured phase (-generator-nice).
+	GeneratorNice int `json:"generatorNice"`
+	TargetNice    int `json:"targetNice"`
 
 	Connections     int   `json:"connections"`     // attempted
 	ConnectionsHeld int   `json:"connectionsHeld"` // open at the end of the measured phase
@@ -258,6 +263,9 @@ func printMachine(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "machine: %s; date %s; commit %s", r.Machine, r.Date, r.Commit)
 	if len(r.TargetEnv) > 0 {
 		fmt.Fprintf(w, "; targets run with %s", strings.Join(r.TargetEnv, " "))
+	}
+	if r.GeneratorNice != r.TargetNice {
+		fmt.Fprintf(w, "; generator at nice %d, target at %d", r.GeneratorNice, r.TargetNice)
 	}
 }
 

@@ -99,7 +99,7 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 		if cfg.bareProfile != "" {
 			args = append(args, "-cpuprofile", cfg.bareProfile)
 		}
-		return startProcess(ctx, kind, self, args, "", cfg.targetEnv, stderr)
+		return startProcess(ctx, kind, self, args, "", cfg.targetEnv, cfg.generatorNice, stderr)
 	case targetServer:
 		bin := cfg.serverBin
 		if bin == "" {
@@ -120,7 +120,7 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 		// (in its environment, not on its command line; -target-env wins).
 		token := newMetricsToken()
 		env := append([]string{"METRICS_TOKEN=" + token}, cfg.targetEnv...)
-		t, err := startProcess(ctx, kind, bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, cfg.serverArgs...), data, env, stderr)
+		t, err := startProcess(ctx, kind, bin, append([]string{"-addr", "127.0.0.1:0", "-data", data}, cfg.serverArgs...), data, env, cfg.generatorNice, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +138,7 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 				return nil, err
 			}
 		}
-		return startProcess(ctx, kind, bin, []string{"-addr", "127.0.0.1:0"}, "", cfg.targetEnv, stderr)
+		return startProcess(ctx, kind, bin, []string{"-addr", "127.0.0.1:0"}, "", cfg.targetEnv, cfg.generatorNice, stderr)
 	}
 	return nil, fmt.Errorf("unknown target %q (server, bare, centrifuge or url)", kind)
 }
@@ -146,9 +146,14 @@ func startTarget(ctx context.Context, kind string, cfg *config, tmp string, stde
 // startProcess starts bin with our environment and env (KEY=VALUE, which
 // win), waits for its "listening on http://HOST:PORT" line and for
 // /healthz, and returns the target. Its stderr goes to ours;
-// stop sends SIGTERM, then SIGKILL after 5 s, and removes dataDir.
-func startProcess(ctx context.Context, kind, bin string, args []string, dataDir string, env []string, stderr io.Writer) (*target, error) {
+// stop sends SIGTERM, then SIGKILL after 5 s, and removes dataDir. With the
+// generator at nice n > 0, the target is started at nice 0 through nice(1)
+// (which execs it: the pid is the target's), and refused if it is not.
+func startProcess(ctx context.Context, kind, bin string, args []string, dataDir string, env []string, nice int, stderr io.Writer) (*target, error) {
 	cmd := exec.Command(bin, args...)
+	if nice > 0 {
+		cmd = exec.Command("nice", append([]string{"-n", strconv.Itoa(-nice), bin}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), env...)
 	// The target's own log (one line per request and per WebSocket for our
 	// server) goes to a file, not to the report.
@@ -217,6 +222,12 @@ func startProcess(ctx context.Context, kind, bin string, args []string, dataDir 
 	if err := waitHealthy(ctx, base); err != nil {
 		stop()
 		return nil, fmt.Errorf("%s: %w", kind, err)
+	}
+	if nice > 0 {
+		if _, hi, err := niceRange(strconv.Itoa(t.pid)); err != nil || hi != 0 {
+			stop()
+			return nil, fmt.Errorf("%s: runs at nice %d, not 0 (%v): -generator-nice needs root, to start the targets below the generator's niceness", kind, hi, err)
+		}
 	}
 	return t, nil
 }
