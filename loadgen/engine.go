@@ -523,11 +523,11 @@ func (c *client) handleCentrifuge(s *session, msg []byte) {
 // is handling.
 func (c *client) seen(i int) {
 	at := c.r.since()
-	c.seenAt(i, at, sinceRx(c.rx.Load(), at))
+	c.seenAt(i, at, atSocket(c.rx.Load(), at))
 }
 
-// seenAt records that c received op i's changes at since() = at, the
-// kernel having received them at rx (0: at at).
+// seenAt records that c received op i's changes at since() = at, having
+// reached its socket at since() = rx (atSocket).
 func (c *client) seenAt(i int, at, rx int64) {
 	r := c.r
 	op := &r.ops[i]
@@ -536,7 +536,7 @@ func (c *client) seenAt(i int, at, rx int64) {
 		return
 	}
 	lat := time.Duration(at - sent)
-	latRx := time.Duration(atSocket(at, rx) - sent)
+	latRx := time.Duration(rx - sent)
 	switch {
 	case op.step:
 		op.seenBy.Add(1)
@@ -568,7 +568,7 @@ func (c *client) acked(i int, seq uint64) {
 		lat := now - op.sentAt.Load()
 		op.ackLat.Store(lat)
 		c.r.hAck.Record(time.Duration(lat))
-		c.r.hAckRx.Record(time.Duration(atSocket(now, sinceRx(c.rx.Load(), now)) - op.sentAt.Load()))
+		c.r.hAckRx.Record(time.Duration(atSocket(c.rx.Load(), now) - op.sentAt.Load()))
 		c.r.hAckThirds[op.third].Record(time.Duration(lat))
 		if !op.step && !op.nearStep {
 			c.r.hAckCalm.Record(time.Duration(lat))

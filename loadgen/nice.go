@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -61,17 +59,11 @@ func setOwnNice(n int) error {
 
 // readNice reads the nice value (field 19) of a /proc stat file.
 func readNice(statPath string) (int, error) {
-	stat, err := os.ReadFile(statPath)
+	f, err := statFields(statPath, 19)
 	if err != nil {
 		return 0, err
 	}
-	// Fields are counted after the command name's closing parenthesis (the
-	// name may hold spaces): field 3 is the first after it.
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(f) < 17 {
-		return 0, fmt.Errorf("short %s", statPath)
-	}
-	return strconv.Atoi(f[16])
+	return strconv.Atoi(f[19-3])
 }
 
 // niceRange is the lowest and the highest nice value among the threads of

@@ -62,22 +62,14 @@ func (s *session) lastRx() int64 {
 	return s.rx.lastRx()
 }
 
-// sinceRx is the receive time rx (Unix nanoseconds, 0: unknown) in since()
-// time, given at = since() now: at less how long ago rx was by the wall
-// clock. 0 when unknown.
-func sinceRx(rx, at int64) int64 {
+// atSocket is when a frame handled at at (since() time) reached the
+// socket, the kernel having received the newest data read with it at rx
+// (Unix nanoseconds, 0: unknown): at less how long ago rx was by the wall
+// clock; at itself when rx is unknown, and never later.
+func atSocket(rx, at int64) int64 {
 	if rx == 0 {
-		return 0
+		return at
 	}
 	ago := max(0, time.Now().UnixNano()-rx)
 	return max(1, at-ago)
-}
-
-// atSocket is a frame's time at the socket: rx when known and not later
-// than at, the time it was handled here.
-func atSocket(at, rx int64) int64 {
-	if rx <= 0 || rx > at {
-		return at
-	}
-	return rx
 }

@@ -269,19 +269,12 @@ const clockTicks = 100
 // readProc reads /proc/<pid>/stat and /proc/<pid>/status.
 func readProc(pid int) (procStats, error) {
 	var st procStats
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(fmt.Sprintf("/proc/%d/stat", pid), 15)
 	if err != nil {
-		return st, fmt.Errorf("read stat: %w", err)
+		return st, err
 	}
-	// The command name (field 2) may hold spaces: fields are counted after
-	// its closing parenthesis; utime and stime are fields 14 and 15.
-	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-	f := strings.Fields(string(rest))
-	if len(f) < 13 {
-		return st, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	stt, err2 := strconv.ParseUint(f[12], 10, 64)
+	ut, err1 := strconv.ParseUint(f[14-3], 10, 64)  // utime, field 14
+	stt, err2 := strconv.ParseUint(f[15-3], 10, 64) // stime, field 15
 	if err1 != nil || err2 != nil {
 		return st, fmt.Errorf("parse /proc/%d/stat times", pid)
 	}
@@ -304,6 +297,22 @@ func readProc(pid int) (procStats, error) {
 		}
 	}
 	return st, nil
+}
+
+// statFields reads a /proc stat file (a process's or a thread's) and
+// returns its fields from the third on (f[0] is field 3), at least through
+// field upTo. The command name (field 2) may hold spaces: the fields are
+// counted after its closing parenthesis.
+func statFields(path string, upTo int) ([]string, error) {
+	stat, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < upTo-2 {
+		return nil, fmt.Errorf("short %s", path)
+	}
+	return f, nil
 }
 
 // dirtyKiB is how much of the page cache waits to be written to disk
