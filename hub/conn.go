@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -511,8 +512,14 @@ func (w *writer) ping() {
 	err := w.c.Ping(pctx)
 	cancel()
 	if err != nil {
+		// Only a ping that ran out of time says the peer is gone. One
+		// also fails when the connection closes under it (the client's
+		// own close, at the end of a meeting): the reader then ends the
+		// connection with the client's code, which a 4009 would hide.
 		if w.ctx.Err() == nil {
-			w.closeWith(StatusPingTimeout, "ping timeout")
+			if errors.Is(err, context.DeadlineExceeded) {
+				w.closeWith(StatusPingTimeout, "ping timeout")
+			}
 			w.c.CloseNow()
 		}
 		return

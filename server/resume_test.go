@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -342,6 +343,84 @@ func TestDeadPhoneIsDetectedByPing(t *testing.T) {
 		return len(ms) == 0
 	})
 	waitLog(t, app, "close_code=4009")
+}
+
+// TestPhoneClosingDuringPingKeepsItsCode: phones that close normally while
+// a ping awaits their pong are logged with their own close code. The ping
+// fails then because the connection closed, not because it timed out: a
+// 4009 there would report dead phones that were not (the load generator's
+// closes at the end of a run showed up so). Whether the ping or the reader
+// sees the close first is a race, hence many phones.
+func TestPhoneClosingDuringPingKeepsItsCode(t *testing.T) {
+	const phones = 20
+	// The ping's own timeout (one interval) is far away when a phone
+	// closes, a moment after the ping reached it.
+	app := newTestApp(t, hub.Options{PingInterval: 2 * time.Second})
+	f := setupGroups(t, app, phones, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
+	errs := make(chan error, phones)
+	for _, mem := range f.members {
+		go func() {
+			pinged := make(chan struct{}, 1)
+			phone, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+				select {
+				case pinged <- struct{}{}:
+				default:
+				}
+				return false // no pong: the server's ping stays in flight
+			}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer phone.CloseNow()
+			hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[mem.ID], "lastSeq": 0})
+			if err := phone.Write(ctx, websocket.MessageText, hello); err != nil {
+				errs <- err
+				return
+			}
+			readErr := make(chan error, 1)
+			go func() {
+				for {
+					if _, _, err := phone.Read(ctx); err != nil {
+						readErr <- err
+						return
+					}
+				}
+			}()
+			select {
+			case <-pinged:
+			case err := <-readErr:
+				errs <- fmt.Errorf("closed before the first ping: %w", err)
+				return
+			case <-ctx.Done():
+				errs <- errors.New("no ping in 20 s with a 2 s interval")
+				return
+			}
+			if err := phone.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+				errs <- fmt.Errorf("the close handshake failed: %w", err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range phones {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(app.logBuf.String(), "role=participant close_code=") < phones {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d phones closed, the log says:\n%s", phones, app.logBuf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(app.logBuf.String(), "role=participant close_code=1000"); n != phones {
+		t.Fatalf("%d of %d normal closes logged as such:\n%s", n, phones, app.logBuf.String())
+	}
 }
 
 // TestLivePhoneIsPingedAgain: a phone that answers is pinged every
