@@ -381,15 +381,7 @@ func TestPhoneClosingDuringPingKeepsItsCode(t *testing.T) {
 				errs <- err
 				return
 			}
-			readErr := make(chan error, 1)
-			go func() {
-				for {
-					if _, _, err := phone.Read(ctx); err != nil {
-						readErr <- err
-						return
-					}
-				}
-			}()
+			readErr := readUntilClosed(ctx, phone)
 			select {
 			case <-pinged:
 			case err := <-readErr:
@@ -448,15 +440,7 @@ func TestLivePhoneIsPingedAgain(t *testing.T) {
 	if err := live.Write(ctx, websocket.MessageText, hello); err != nil {
 		t.Fatal(err)
 	}
-	closed := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := live.Read(ctx); err != nil {
-				closed <- err
-				return
-			}
-		}
-	}()
+	closed := readUntilClosed(ctx, live)
 	for n := 0; n < 5; n++ {
 		select {
 		case <-pings:
@@ -466,4 +450,19 @@ func TestLivePhoneIsPingedAgain(t *testing.T) {
 			t.Fatalf("only %d pings in 10 s with a 100 ms interval", n)
 		}
 	}
+}
+
+// readUntilClosed reads c (answering its pings, unless told otherwise)
+// until it fails, and hands over that error.
+func readUntilClosed(ctx context.Context, c *websocket.Conn) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return done
 }
