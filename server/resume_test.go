@@ -323,16 +323,11 @@ func TestDeadPhoneIsDetectedByPing(t *testing.T) {
 	f := setupGroups(t, app, 2, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
-	dead, _, err := websocket.Dial(ctx, u, nil)
+	dead, err := helloPhone(ctx, app, f, f.members[0].ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dead.CloseNow()
-	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[f.members[0].ID], "lastSeq": 0})
-	if err := dead.Write(ctx, websocket.MessageText, hello); err != nil {
-		t.Fatal(err)
-	}
 	// It never reads again, so it never answers a ping.
 	f.fac.waitFor("the phone present", func() bool {
 		ms, _ := f.fac.presence["members"].([]any)
@@ -359,12 +354,11 @@ func TestPhoneClosingDuringPingKeepsItsCode(t *testing.T) {
 	f := setupGroups(t, app, phones, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
 	errs := make(chan error, phones)
 	for _, mem := range f.members {
 		go func() {
 			pinged := make(chan struct{}, 1)
-			phone, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+			phone, err := helloPhone(ctx, app, f, mem.ID, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
 				select {
 				case pinged <- struct{}{}:
 				default:
@@ -376,11 +370,6 @@ func TestPhoneClosingDuringPingKeepsItsCode(t *testing.T) {
 				return
 			}
 			defer phone.CloseNow()
-			hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[mem.ID], "lastSeq": 0})
-			if err := phone.Write(ctx, websocket.MessageText, hello); err != nil {
-				errs <- err
-				return
-			}
 			readErr := readUntilClosed(ctx, phone)
 			select {
 			case <-pinged:
@@ -424,8 +413,7 @@ func TestLivePhoneIsPingedAgain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pings := make(chan struct{}, 64)
-	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
-	live, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+	live, err := helloPhone(ctx, app, f, f.members[0].ID, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
 		select {
 		case pings <- struct{}{}:
 		default:
@@ -436,10 +424,6 @@ func TestLivePhoneIsPingedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.CloseNow()
-	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[f.members[0].ID], "lastSeq": 0})
-	if err := live.Write(ctx, websocket.MessageText, hello); err != nil {
-		t.Fatal(err)
-	}
 	closed := readUntilClosed(ctx, live)
 	for n := 0; n < 5; n++ {
 		select {
@@ -450,6 +434,22 @@ func TestLivePhoneIsPingedAgain(t *testing.T) {
 			t.Fatalf("only %d pings in 10 s with a 100 ms interval", n)
 		}
 	}
+}
+
+// helloPhone dials a bare WebSocket (opts may be nil) and says hello as
+// the phone of member of f's meeting; the caller reads it, or not.
+func helloPhone(ctx context.Context, app *testApp, f groupFixture, member string, opts *websocket.DialOptions) (*websocket.Conn, error) {
+	u := strings.Replace(app.url, "http://", "ws://", 1) + "/ws"
+	c, _, err := websocket.Dial(ctx, u, opts)
+	if err != nil {
+		return nil, err
+	}
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "meeting": f.m.ID, "token": f.tokens[member], "lastSeq": 0})
+	if err := c.Write(ctx, websocket.MessageText, hello); err != nil {
+		c.CloseNow()
+		return nil, err
+	}
+	return c, nil
 }
 
 // readUntilClosed reads c (answering its pings, unless told otherwise)
