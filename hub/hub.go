@@ -533,7 +533,9 @@ func (h *Hub) loadMeeting(id string) (*Room, bool) {
 
 // notice is called when another instance appended to a meeting's log (or,
 // with meeting "", when notices may have been lost): the rooms concerned
-// catch up with the log, and an unknown meeting is loaded.
+// catch up with the log, and an unknown meeting is loaded. A meeting being
+// loaded is poked once loaded: its replay may have read the log before this
+// append, and no later notice may come to reveal the gap.
 func (h *Hub) notice(meeting string, last uint64) {
 	h.mu.Lock()
 	if h.closed {
@@ -541,17 +543,26 @@ func (h *Hub) notice(meeting string, last uint64) {
 		return
 	}
 	var rooms []*Room
+	var pending []string // unknown, or being loaded
 	if meeting == "" {
 		for _, r := range h.rooms {
 			rooms = append(rooms, r)
 		}
+		for id := range h.loading {
+			pending = append(pending, id)
+		}
 	} else if r, ok := h.rooms[meeting]; ok {
 		rooms = append(rooms, r)
+	} else {
+		pending = append(pending, meeting)
 	}
 	h.mu.Unlock()
-	if meeting != "" && len(rooms) == 0 {
-		go h.loadMeeting(meeting)
-		return
+	for _, id := range pending {
+		go func() {
+			if r, ok := h.loadMeeting(id); ok {
+				r.poke(last) // a no-op when this load read the append
+			}
+		}()
 	}
 	for _, r := range rooms {
 		r.poke(last)

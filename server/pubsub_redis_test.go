@@ -10,18 +10,26 @@ import (
 
 	"github.com/boucle/designation/hub"
 	"github.com/boucle/designation/internal/testredis"
+	"github.com/boucle/designation/store"
 	"github.com/boucle/designation/store/redis"
 )
 
 // droppingNotices is a Redis log whose notices to this instance can be
-// dropped on purpose, as Redis Pub/Sub may lose them (it is at most once).
+// dropped on purpose, as Redis Pub/Sub may lose them (it is at most once),
+// and whose next Read can be held after it has read the log.
 type droppingNotices struct {
 	*redis.Log
 
 	mu      sync.Mutex
 	toDrop  int // how many of the next notices of a meeting to drop
 	dropped int
+	heard   int       // notices of a meeting handed to the hub
+	hold    *heldRead // the next Read to hold, if any
 }
+
+// heldRead holds a Read once it has read the log, before its caller gets
+// the outcome: read is closed then, and the Read returns once release is.
+type heldRead struct{ read, release chan struct{} }
 
 func (d *droppingNotices) Subscribe(ctx context.Context, fn func(meeting string, last uint64)) error {
 	return d.Log.Subscribe(ctx, func(meeting string, last uint64) {
@@ -32,10 +40,44 @@ func (d *droppingNotices) Subscribe(ctx context.Context, fn func(meeting string,
 			d.dropped++
 		}
 		d.mu.Unlock()
-		if !drop {
-			fn(meeting, last)
+		if drop {
+			return
+		}
+		fn(meeting, last)
+		if meeting != "" {
+			d.mu.Lock()
+			d.heard++
+			d.mu.Unlock()
 		}
 	})
+}
+
+func (d *droppingNotices) Read(ctx context.Context, meeting string, after uint64, fn func(store.Record) error) error {
+	err := d.Log.Read(ctx, meeting, after, fn)
+	d.mu.Lock()
+	h := d.hold
+	d.hold = nil
+	d.mu.Unlock()
+	if h != nil {
+		close(h.read)
+		<-h.release
+	}
+	return err
+}
+
+// holdNextRead holds the next Read (see heldRead).
+func (d *droppingNotices) holdNextRead() *heldRead {
+	h := &heldRead{read: make(chan struct{}), release: make(chan struct{})}
+	d.mu.Lock()
+	d.hold = h
+	d.mu.Unlock()
+	return h
+}
+
+func (d *droppingNotices) heardCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.heard
 }
 
 // dropNext drops the next n notices and returns how many were dropped
@@ -53,13 +95,13 @@ func (d *droppingNotices) droppedCount() int {
 	return d.dropped
 }
 
-// waitDropped waits until n notices were dropped.
-func waitDropped(t *testing.T, d *droppingNotices, n int) {
+// waitCount waits until count() reaches n.
+func waitCount(t *testing.T, what string, count func() int, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for d.droppedCount() < n {
+	for count() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d notices dropped, want %d", d.droppedCount(), n)
+			t.Fatalf("%d %s, want %d", count(), what, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -115,7 +157,7 @@ func TestLostNoticesAreRepairedFromTheStream(t *testing.T) {
 	// A dropped notice: instance b does not hear of the op...
 	before := bLog.dropNext(1)
 	s1 := setBilan(facA, "one")
-	waitDropped(t, bLog, before+1)
+	waitCount(t, "notices dropped", bLog.droppedCount, before+1)
 	if got := facB.seq(); got >= s1 {
 		t.Fatalf("instance b reached seq %d without the notice of seq %d: the test is blind", got, s1)
 	}
@@ -151,6 +193,33 @@ func TestLostNoticesAreRepairedFromTheStream(t *testing.T) {
 	sameView(t, "the clients of the two instances", facA.normalized(), facB.normalized())
 }
 
+// TestNoticeDuringLoadIsNotLost: an instance loads a meeting another one
+// created (on its notice); an op appended after the load has read the log
+// but before its room is up has its notice arrive during the load. That
+// notice must not be lost: the room catches up once loaded, with no later
+// op to reveal the gap and no periodic resync to repair it.
+func TestNoticeDuringLoadIsNotLost(t *testing.T) {
+	url, _ := testredis.Start(t)
+	a, b, bLog := twoInstances(t, url, hub.Options{ResyncInterval: time.Hour})
+	hold := bLog.holdNextRead()
+	m := a.createMeeting() // its notice makes b load it: the load's read is held
+	select {
+	case <-hold.read:
+	case <-time.After(10 * time.Second):
+		t.Fatal("instance b did not load the meeting on its creation's notice")
+	}
+	facA := dial(t, a, map[string]any{"meeting": m.ID, "token": m.FacSecret, "lastSeq": uint64(0)}, nil)
+	heard := bLog.heardCount()
+	seq := setBilan(facA, "during the load")
+	waitCount(t, "notices heard by b", bLog.heardCount, heard+1)
+	close(hold.release)
+	facB := dial(t, b, map[string]any{"meeting": m.ID, "token": m.FacSecret, "lastSeq": uint64(0)}, nil)
+	facB.waitSeq(seq)
+	if got := bilanOf(facB); got != "during the load" {
+		t.Fatalf("instance b's client has bilan %q", got)
+	}
+}
+
 // TestLastLostNoticeIsRepaired: when the lost notice is the meeting's last
 // one (nothing follows to reveal the gap), the instance still catches up,
 // within ResyncInterval.
@@ -163,7 +232,7 @@ func TestLastLostNoticeIsRepaired(t *testing.T) {
 	facB.waitSeq(setBilan(facA, "zero"))
 	before := bLog.dropNext(1)
 	s1 := setBilan(facA, "the last word")
-	waitDropped(t, bLog, before+1)
+	waitCount(t, "notices dropped", bLog.droppedCount, before+1)
 	facB.waitSeq(s1)
 	if got := bilanOf(facB); got != "the last word" {
 		t.Fatalf("instance b's client has bilan %q", got)
