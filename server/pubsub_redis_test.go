@@ -23,7 +23,7 @@ type droppingNotices struct {
 	mu      sync.Mutex
 	toDrop  int // how many of the next notices of a meeting to drop
 	dropped int
-	heard   int       // notices of a meeting handed to the hub
+	heard   uint64    // the highest seq of a notice handed to the hub
 	hold    *heldRead // the next Read to hold, if any
 }
 
@@ -44,11 +44,9 @@ func (d *droppingNotices) Subscribe(ctx context.Context, fn func(meeting string,
 			return
 		}
 		fn(meeting, last)
-		if meeting != "" {
-			d.mu.Lock()
-			d.heard++
-			d.mu.Unlock()
-		}
+		d.mu.Lock()
+		d.heard = max(d.heard, last)
+		d.mu.Unlock()
 	})
 }
 
@@ -74,10 +72,12 @@ func (d *droppingNotices) holdNextRead() *heldRead {
 	return h
 }
 
-func (d *droppingNotices) heardCount() int {
+// heardUpTo is the highest seq of a notice handed to the hub, once the hub
+// has handled it.
+func (d *droppingNotices) heardUpTo() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.heard
+	return int(d.heard)
 }
 
 // dropNext drops the next n notices and returns how many were dropped
@@ -209,9 +209,8 @@ func TestNoticeDuringLoadIsNotLost(t *testing.T) {
 		t.Fatal("instance b did not load the meeting on its creation's notice")
 	}
 	facA := dial(t, a, map[string]any{"meeting": m.ID, "token": m.FacSecret, "lastSeq": uint64(0)}, nil)
-	heard := bLog.heardCount()
 	seq := setBilan(facA, "during the load")
-	waitCount(t, "notices heard by b", bLog.heardCount, heard+1)
+	waitCount(t, "the seq b heard of", bLog.heardUpTo, int(seq))
 	close(hold.release)
 	facB := dial(t, b, map[string]any{"meeting": m.ID, "token": m.FacSecret, "lastSeq": uint64(0)}, nil)
 	facB.waitSeq(seq)
