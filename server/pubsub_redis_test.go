@@ -28,7 +28,8 @@ type droppingNotices struct {
 }
 
 // heldRead holds a Read once it has read the log, before its caller gets
-// the outcome: read is closed then, and the Read returns once release is.
+// the outcome: read is closed then, and the Read returns once release is
+// (or its context is done).
 type heldRead struct{ read, release chan struct{} }
 
 func (d *droppingNotices) Subscribe(ctx context.Context, fn func(meeting string, last uint64)) error {
@@ -58,7 +59,10 @@ func (d *droppingNotices) Read(ctx context.Context, meeting string, after uint64
 	d.mu.Unlock()
 	if h != nil {
 		close(h.read)
-		<-h.release
+		select {
+		case <-h.release:
+		case <-ctx.Done(): // the hub closed (a failed test)
+		}
 	}
 	return err
 }
